@@ -1,0 +1,209 @@
+"""The canonical incident schema: what every loader produces and the store accepts.
+
+A loader turns its format into a frame with :data:`COLUMNS` (index = the line of the file the
+row came from) and hands it to :func:`validate_incidents`, which splits it into rows that pass
+:data:`INCIDENT_SCHEMA` and rejections with a reason per line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pandera.pandas as pa
+
+SOURCES = ("acled", "ucdp", "native")
+
+CATEGORIES = (
+    "battle",
+    "remote_violence",
+    "violence_against_civilians",
+    "riot",
+    "protest",
+    "strategic",
+)
+# ACLED's political violence: battles, explosions/remote violence, violence against civilians and
+# riots. Protests count only when met with excessive force (the loaders set that per row).
+VIOLENT_CATEGORIES = frozenset({"battle", "remote_violence", "violence_against_civilians", "riot"})
+
+# Earliest event date the store accepts: UCDP's coverage starts in 1989, ACLED's in 1997. Earlier
+# dates in incident files are nearly always spreadsheet artefacts (1900-01-00 is Excel's zero).
+MIN_EVENT_DATE = pd.Timestamp("1989-01-01")
+
+# Longest text the store keeps per field; longer values are rejected rather than truncated.
+MAX_TEXT_LENGTH = {
+    "source_id": 200,
+    "country": 200,
+    "admin1": 200,
+    "admin2": 200,
+    "location": 500,
+    "source_event_type": 200,
+    "actor1": 1_000,
+    "actor2": 1_000,
+    "notes": 100_000,
+    "source_text": 20_000,
+}
+
+COLUMNS = (
+    "id",
+    "source",
+    "source_id",
+    "event_date",
+    "country",
+    "admin1",
+    "admin2",
+    "location",
+    "latitude",
+    "longitude",
+    "source_event_type",
+    "category",
+    "violent",
+    "actor1",
+    "actor2",
+    "fatalities",
+    "notes",
+    "source_text",
+    "revision_time",
+)
+
+TEXT_COLUMNS = tuple(MAX_TEXT_LENGTH)
+
+
+def _today_plus_one() -> pd.Timestamp:
+    # One day of slack: an event "today" in a time zone ahead of UTC is not in the future.
+    return pd.Timestamp(dt.datetime.now(dt.UTC).date()) + pd.Timedelta(days=1)
+
+
+def _not_in_future(dates: pd.Series) -> pd.Series:
+    return dates <= _today_plus_one()
+
+
+def _text(column: str, *, nullable: bool = True) -> pa.Column:
+    limit = MAX_TEXT_LENGTH[column]
+    return pa.Column(
+        str,
+        pa.Check.str_length(max_value=limit, error=f"is longer than {limit:,} characters"),
+        nullable=nullable,
+    )
+
+
+INCIDENT_SCHEMA = pa.DataFrameSchema(
+    {
+        "id": pa.Column(str, nullable=False),
+        "source": pa.Column(str, pa.Check.isin(SOURCES, error="is not a known source")),
+        "source_id": pa.Column(
+            str,
+            [
+                pa.Check.str_length(min_value=1, error="is empty"),
+                pa.Check.str_length(max_value=200, error="is longer than 200 characters"),
+            ],
+        ),
+        "event_date": pa.Column(
+            "datetime64[us]",
+            [
+                pa.Check.ge(MIN_EVENT_DATE, error="is before 1989-01-01 (spreadsheet artefact?)"),
+                pa.Check(_not_in_future, error="is in the future"),
+            ],
+        ),
+        "country": _text("country"),
+        "admin1": _text("admin1"),
+        "admin2": _text("admin2"),
+        "location": _text("location"),
+        "latitude": pa.Column(
+            float, pa.Check.in_range(-90, 90, error="is outside -90..90"), nullable=True
+        ),
+        "longitude": pa.Column(
+            float, pa.Check.in_range(-180, 180, error="is outside -180..180"), nullable=True
+        ),
+        "source_event_type": _text("source_event_type"),
+        "category": pa.Column(
+            str, pa.Check.isin(CATEGORIES, error=f"is not one of {', '.join(CATEGORIES)}")
+        ),
+        "violent": pa.Column(bool),
+        "actor1": _text("actor1"),
+        "actor2": _text("actor2"),
+        "fatalities": pa.Column(
+            "int64",
+            [
+                pa.Check.ge(0, error="is negative"),
+                # Larger than any single recorded event; almost always a typo or a sum row.
+                pa.Check.le(100_000, error="is over 100,000 for one event"),
+            ],
+        ),
+        "notes": _text("notes"),
+        "source_text": _text("source_text"),
+        "revision_time": pa.Column("Int64", nullable=True),
+    },
+    checks=[
+        pa.Check(
+            lambda df: df["country"].notna() | (df["latitude"].notna() & df["longitude"].notna()),
+            error="needs a country or both latitude and longitude",
+        )
+    ],
+    strict=True,
+    ordered=True,
+)
+
+
+def empty_incidents() -> pd.DataFrame:
+    """An empty frame with the canonical columns and dtypes."""
+    return pd.DataFrame(
+        {
+            "id": pd.Series(dtype=str),
+            "source": pd.Series(dtype=str),
+            "source_id": pd.Series(dtype=str),
+            "event_date": pd.Series(dtype="datetime64[us]"),
+            **{c: pd.Series(dtype=str) for c in ("country", "admin1", "admin2", "location")},
+            "latitude": pd.Series(dtype=float),
+            "longitude": pd.Series(dtype=float),
+            "source_event_type": pd.Series(dtype=str),
+            "category": pd.Series(dtype=str),
+            "violent": pd.Series(dtype=bool),
+            "actor1": pd.Series(dtype=str),
+            "actor2": pd.Series(dtype=str),
+            "fatalities": pd.Series(dtype="int64"),
+            "notes": pd.Series(dtype=str),
+            "source_text": pd.Series(dtype=str),
+            "revision_time": pd.Series(dtype="Int64"),
+        }
+    )[list(COLUMNS)]
+
+
+def validate_incidents(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
+    """Split ``frame`` into the rows that pass the schema and ``{line: reason}`` for the rest.
+
+    The frame's index is the file line of each row; a row failing several checks gets one
+    reason listing each failure (column, value, what is wrong).
+    """
+    try:
+        return INCIDENT_SCHEMA.validate(frame, lazy=True), {}
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    row_cases = cases[cases["index"].notna()]
+    frame_cases = cases[cases["index"].isna()]
+    if not frame_cases.empty:
+        # A column-level failure (wrong dtype, missing column) is a loader bug, not bad input.
+        raise RuntimeError(f"loader produced an invalid frame:\n{frame_cases.to_string()}")
+    reasons: dict[int, list[str]] = {}
+    for column, check, value, line in row_cases[
+        ["column", "check", "failure_case", "index"]
+    ].itertuples(index=False):
+        line = int(line)
+        if column == INCIDENT_SCHEMA.name or column is None or column == "":
+            text = str(check)
+        else:
+            text = f"{column} {_show(column, value)} {check}"
+        reasons.setdefault(line, []).append(text)
+    bad_lines = list(reasons)
+    # Dataframe-wide checks report the failing row by position label; keep only real lines.
+    valid = frame.drop(index=[line for line in bad_lines if line in frame.index])
+    valid = INCIDENT_SCHEMA.validate(valid)
+    return valid, {line: "; ".join(texts) for line, texts in reasons.items()}
+
+
+def _show(column: str, value: object) -> str:
+    if column in TEXT_COLUMNS and isinstance(value, str) and len(value) > 60:
+        return f"({len(value):,} characters)"
+    if isinstance(value, pd.Timestamp):
+        return f"'{value.date().isoformat()}'"
+    return repr(value) if isinstance(value, str) else f"'{value}'"
