@@ -1,0 +1,125 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+
+
+def run(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess:
+    inherited = {k: v for k, v in os.environ.items() if k != "RISK_THEATRES"}
+    environment = {**inherited, "RISK_DATABASE_URL": database_url, **env}
+    return subprocess.run(
+        [sys.executable, "-m", "risk", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def test_ingest_json_stats_batches_undo(database_url):
+    result = run("ingest", str(DATA / "acled_current.csv"), "--json", database_url=database_url)
+    assert result.returncode == 0, result.stderr
+    batch = json.loads(result.stdout)["batches"][0]
+    assert {
+        "batch_id",
+        "file",
+        "format",
+        "rows_read",
+        "added",
+        "updated",
+        "duplicates",
+        "rejected",
+    } <= set(batch)
+    assert (batch["format"], batch["added"], batch["rejected"]) == ("acled", 8, [])
+
+    stats = json.loads(run("stats", "--json", database_url=database_url).stdout)
+    assert stats["total_incidents"] == 8
+    iraq = next(t for t in stats["theatres"] if t["theatre"] == "Iraq")
+    assert iraq == {
+        "theatre": "Iraq",
+        "incidents": 1,
+        "violent": 1,
+        "fatalities": 0,
+        "first_date": "2024-01-20",
+        "last_date": "2024-01-20",
+    }
+
+    listed = json.loads(run("batches", "--json", database_url=database_url).stdout)["batches"]
+    assert [b["id"] for b in listed] == [batch["batch_id"]]
+
+    undone = run("undo", str(batch["batch_id"]), database_url=database_url)
+    assert undone.returncode == 0 and "removed 8" in undone.stdout
+    stats = json.loads(run("stats", "--json", database_url=database_url).stdout)
+    assert stats["total_incidents"] == 0
+
+
+def test_rejected_rows_are_reported_and_the_file_still_counts_as_ingested(sqlite_url, tmp_path):
+    bad = tmp_path / "log.csv"
+    bad.write_text(
+        "id,date,country,event_type,fatalities\na,2024-01-20,Iraq,battle,-1\nb,2024-01-20,Iraq,battle,0\n"
+    )
+    result = run("ingest", str(bad), "--json", database_url=sqlite_url)
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["batches"][0]["rejected"] == [
+        {"line": 2, "reason": "fatalities '-1' is negative"}
+    ]
+    human = run("ingest", str(bad), database_url=sqlite_url)
+    assert "line 2: fatalities '-1' is negative" in human.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"a,b\n1,2\n", "unknown format"),
+        ("id,date\n1,caf\xe9\n".encode("latin-1"), "not valid UTF-8"),
+    ],
+)
+def test_unusable_file_is_one_line_on_stderr_and_nonzero(sqlite_url, tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    result = run("ingest", str(path), database_url=sqlite_url)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    assert "Traceback" not in result.stderr
+    assert (
+        json.loads(run("stats", "--json", database_url=sqlite_url).stdout)["total_incidents"] == 0
+    )
+
+
+def test_theatres_option_and_environment_are_honoured(sqlite_url, tmp_path):
+    run("ingest", str(DATA / "acled_current.csv"), database_url=sqlite_url)
+    custom = tmp_path / "t.toml"
+    custom.write_text('[[theatre]]\nname = "Gulf"\ncountries = ["Iran", "Iraq", "Yemen"]\n')
+    for result in (
+        run("stats", "--json", "--theatres", str(custom), database_url=sqlite_url),
+        run("--theatres", str(custom), "stats", "--json", database_url=sqlite_url),
+        run("stats", "--json", database_url=sqlite_url, RISK_THEATRES=str(custom)),
+    ):
+        names = [t["theatre"] for t in json.loads(result.stdout)["theatres"]]
+        assert names == ["Gulf", "Other"]
+
+
+def test_bad_theatres_file_and_bad_database_are_clear(sqlite_url, tmp_path):
+    broken = tmp_path / "t.toml"
+    broken.write_text('[[theatre]]\nname = "X"\n')
+    result = run("stats", "--theatres", str(broken), database_url=sqlite_url)
+    assert result.returncode == 1 and "give countries, regions or a bbox" in result.stderr
+    result = run(
+        "stats", database_url="postgresql+psycopg://u:hunter2@127.0.0.1:1/x?connect_timeout=2"
+    )
+    assert result.returncode == 1
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_undo_of_unknown_batch(sqlite_url):
+    result = run("undo", "42", database_url=sqlite_url)
+    assert result.returncode == 1 and "no batch 42" in result.stderr
