@@ -1,5 +1,5 @@
-import sqlalchemy as sa
 import pytest
+import sqlalchemy as sa
 
 from risk import migrations
 from risk.store import Store, StoreError, redact_url, schema_version
