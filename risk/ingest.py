@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import queue
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -37,10 +40,14 @@ from risk.store import (
 )
 from risk.theatres import Theatres
 
+T = TypeVar("T")
+
 # Rejections whose full row is kept in memory for a preview; all are stored with the batch.
 PREVIEW_REJECTIONS = 10_000
 _LOOKUP_BATCH = 5_000
 _INCIDENT_COLUMNS = ("source", "source_id", *INCIDENT_FIELDS, "batch_id")
+# Columns that vary per row when a file is merged (source and batch are the file's own).
+_ROW_COLUMNS = ("source_id", *INCIDENT_FIELDS)
 _COMPARED = tuple(f for f in INCIDENT_FIELDS if f != "revision_time")
 
 
@@ -96,10 +103,37 @@ class UndoReport:
 
 def _plain(series: pd.Series) -> list[object]:
     """Python values for the driver: None for missing, ISO strings for dates."""
-    if pd.api.types.is_datetime64_any_dtype(series):
-        text = series.dt.strftime("%Y-%m-%d")
-        return text.astype(object).where(series.notna(), None).tolist()
-    return series.astype(object).where(series.notna(), None).tolist()
+    values = pa.array(series, from_pandas=True)
+    if pa.types.is_timestamp(values.type):
+        values = values.cast(pa.date32()).cast(pa.string())
+    return values.to_pylist()
+
+
+class _SeenIds:
+    """Source ids met earlier in this file, kept as 64-bit hashes (8 bytes per row)."""
+
+    def __init__(self) -> None:
+        self._hashes: set[int] = set()
+        self._chunks: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def repeats(self, ids: pd.Series) -> np.ndarray:
+        """Mark ids seen before (earlier chunks or earlier in this chunk); remember the rest."""
+        hashes = pd.util.hash_array(ids.to_numpy(dtype=object))
+        seen = self._hashes
+        repeat = np.fromiter((h in seen for h in hashes.tolist()), dtype=bool, count=len(hashes))
+        repeat |= pd.Series(hashes).duplicated().to_numpy()
+        fresh = hashes[~repeat]
+        seen.update(fresh.tolist())
+        self._chunks.append((fresh, ids.index.to_numpy()[~repeat]))
+        return repeat
+
+    def first_line(self, source_id: str) -> int | None:
+        target = pd.util.hash_array(np.array([source_id], dtype=object))[0]
+        for hashes, lines in self._chunks:
+            found = np.flatnonzero(hashes == target)
+            if found.size:
+                return int(lines[found[0]])
+        return None
 
 
 class _Merge:
@@ -109,7 +143,7 @@ class _Merge:
         self.conn = connection
         self.batch_id = batch_id
         self.source = source
-        self.seen: dict[str, int] = {}  # source id -> line, to reject repeats inside the file
+        self.seen = _SeenIds()  # to reject an id repeated inside the file
         self.place_ids: dict[str, int] = {}
         self.counts: Counter[str] = Counter()
         self.source_has_rows = (
@@ -164,24 +198,20 @@ class _Merge:
         """Merge one chunk; return its rejections (including repeats of earlier ids)."""
         frame = chunk.incidents
         rejections = list(chunk.rejections)
+        self.last_repeats = np.zeros(len(frame), dtype=bool)
         if frame.empty:
             return rejections
-        ids = frame["source_id"].tolist()
-        lines = frame.index.tolist()
-        repeat = np.zeros(len(frame), dtype=bool)
-        for position, (source_id, line) in enumerate(zip(ids, lines, strict=True)):
-            first = self.seen.get(source_id)
-            if first is None:
-                self.seen[source_id] = line
-            else:
-                repeat[position] = True
-                rejections.append(
-                    Rejection(
-                        line=line,
-                        reason=f"duplicate id {source_id!r}: it is already on line {first}",
-                        raw={k: str(v) for k, v in frame.iloc[position].items()},
-                    )
+        repeat = self.seen.repeats(frame["source_id"])
+        self.last_repeats = repeat
+        for line, row in frame[repeat].iterrows():
+            first = self.seen.first_line(row["source_id"])
+            rejections.append(
+                Rejection(
+                    line=int(line),
+                    reason=f"duplicate id {row['source_id']!r}: it is already on line {first}",
+                    raw={k: str(v) for k, v in row.items()},
                 )
+            )
         frame = frame[~repeat]
         if frame.empty:
             return rejections
@@ -197,8 +227,9 @@ class _Merge:
             bulk_insert(
                 self.conn,
                 incidents,
-                _INCIDENT_COLUMNS,
-                zip(*(_plain(new_rows[c]) for c in _INCIDENT_COLUMNS), strict=True),
+                _ROW_COLUMNS,
+                zip(*(_plain(new_rows[c]) for c in _ROW_COLUMNS), strict=True),
+                constants={"source": self.source, "batch_id": self.batch_id},
             )
         self.counts["added"] += len(new_rows)
         if not is_new.all():
@@ -254,13 +285,14 @@ class _Merge:
                 )
             )
             self.conn.execute(incidents.delete().where(incidents.c.id.in_(part)))
-        columns = ("id", *_INCIDENT_COLUMNS)
+        columns = ("id", *_ROW_COLUMNS)
         changed = changed.assign(id=changed["id"].astype("int64"))
         bulk_insert(
             self.conn,
             incidents,
             columns,
             zip(*(_plain(changed[c]) for c in columns), strict=True),
+            constants={"source": self.source, "batch_id": self.batch_id},
         )
 
     def store_rejections(self, rejections: list[Rejection]) -> None:
@@ -281,6 +313,54 @@ class _Merge:
                 for r in rejections
             ],
         )
+
+
+def _with_theatres(
+    chunk: LoadedChunk, theatres: Theatres | None
+) -> tuple[LoadedChunk, pd.Series | None]:
+    if theatres is None or chunk.incidents.empty:
+        return chunk, None
+    return chunk, theatres.assign(chunk.incidents)
+
+
+def _prefetched(items: Iterator[T], depth: int = 3) -> Iterator[T]:
+    """Iterate ``items`` in a background thread, ``depth`` ahead of the consumer.
+
+    Parsing and validating the next chunk (mostly pyarrow and pandas, which release the GIL)
+    then overlaps with writing the current one. Exceptions reach the consumer unchanged; when
+    the consumer stops early the producer stops too.
+    """
+    buffer: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(("end", None))
+        except BaseException as error:  # handed to the consumer, which re-raises it
+            buffer.put(("error", error))
+
+    worker = threading.Thread(target=produce, name="ingest-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = buffer.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value  # type: ignore[misc]
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
 
 
 def ingest_file(
@@ -333,7 +413,10 @@ def ingest_file(
                 )
             ).inserted_primary_key[0]
             merge = _Merge(connection, batch_id, incident_file.format)
-            for chunk in incident_file.chunks(ingest_time):
+            chunks = (
+                _with_theatres(chunk, theatres) for chunk in incident_file.chunks(ingest_time)
+            )
+            for chunk, theatre_of_row in _prefetched(chunks):
                 rejections = merge.add(chunk)
                 merge.store_rejections(rejections)
                 for rejection in rejections:
@@ -342,12 +425,13 @@ def ingest_file(
                     report.rejected.append(
                         rejection if keep_raw else Rejection(rejection.line, rejection.reason, "")
                     )
-                accepted = chunk.incidents
+                accepted = chunk.incidents[~merge.last_repeats]
                 if not accepted.empty:
                     first_dates.append(accepted["event_date"].min())
                     last_dates.append(accepted["event_date"].max())
-                    if theatres is not None:
-                        by_theatre.update(theatres.assign(accepted).value_counts().to_dict())
+                    if theatre_of_row is not None:
+                        kept = theatre_of_row[~merge.last_repeats]
+                        by_theatre.update(kept.value_counts().to_dict())
                 if progress:
                     progress(incident_file.rows_read)
             report.read_as = incident_file.read_as
