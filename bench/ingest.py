@@ -24,12 +24,39 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-COLUMNS = (
-    "event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,"
-    "actor1,assoc_actor_1,inter1,actor2,assoc_actor_2,inter2,interaction,civilian_targeting,"
-    "iso,region,country,admin1,admin2,admin3,location,latitude,longitude,geo_precision,source,"
-    "source_scale,notes,fatalities,tags,timestamp"
-).split(",")
+COLUMNS = [
+    "event_id_cnty",
+    "event_date",
+    "year",
+    "time_precision",
+    "disorder_type",
+    "event_type",
+    "sub_event_type",
+    "actor1",
+    "assoc_actor_1",
+    "inter1",
+    "actor2",
+    "assoc_actor_2",
+    "inter2",
+    "interaction",
+    "civilian_targeting",
+    "iso",
+    "region",
+    "country",
+    "admin1",
+    "admin2",
+    "admin3",
+    "location",
+    "latitude",
+    "longitude",
+    "geo_precision",
+    "source",
+    "source_scale",
+    "notes",
+    "fatalities",
+    "tags",
+    "timestamp",
+]
 PLACES = [
     ("IRQ", 368, "Iraq", "Al Anbar", "Ramadi", 33.42, 43.30),
     ("IRQ", 368, "Iraq", "Baghdad", "Baghdad", 33.31, 44.36),
@@ -60,18 +87,59 @@ def write_file(path: Path, rows: int) -> None:
             iso3, iso, country, admin1, location, lat, lon = rng.choice(PLACES)
             event_type, sub_type = rng.choice(TYPES)
             day = f"20{rng.randint(18, 24)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-            words = " ".join(rng.choice(("forces", "attacked", "near", "the", "town", "of",
-                                         "reportedly", "wounded", "civilians", "militants"))
-                             for _ in range(rng.randint(15, 45)))
+            words = " ".join(
+                rng.choice(
+                    (
+                        "forces",
+                        "attacked",
+                        "near",
+                        "the",
+                        "town",
+                        "of",
+                        "reportedly",
+                        "wounded",
+                        "civilians",
+                        "militants",
+                    )
+                )
+                for _ in range(rng.randint(15, 45))
+            )
             notes = f"On {day}, {words} {location}." + ("\nUpdated." if i % 50 == 0 else "")
-            writer.writerow([
-                f"{iso3}{i}", day, day[:4], 1, "Political violence", event_type, sub_type,
-                "Military Forces of Iraq (2022-)", "", "State forces", "Islamic State (Iraq)", "",
-                "Rebel group", "State forces-Rebel group", "", iso, "Middle East", country,
-                admin1, location, "", location, f"{lat + rng.uniform(-.3, .3):.4f}",
-                f"{lon + rng.uniform(-.3, .3):.4f}", 1, "Reuters; Al Jazeera", "National", notes,
-                rng.choice((0, 0, 0, 1, 2, 5)), "", 1_700_000_000 + i,
-            ])
+            writer.writerow(
+                [
+                    f"{iso3}{i}",
+                    day,
+                    day[:4],
+                    1,
+                    "Political violence",
+                    event_type,
+                    sub_type,
+                    "Military Forces of Iraq (2022-)",
+                    "",
+                    "State forces",
+                    "Islamic State (Iraq)",
+                    "",
+                    "Rebel group",
+                    "State forces-Rebel group",
+                    "",
+                    iso,
+                    "Middle East",
+                    country,
+                    admin1,
+                    location,
+                    "",
+                    location,
+                    f"{lat + rng.uniform(-0.3, 0.3):.4f}",
+                    f"{lon + rng.uniform(-0.3, 0.3):.4f}",
+                    1,
+                    "Reuters; Al Jazeera",
+                    "National",
+                    notes,
+                    rng.choice((0, 0, 0, 1, 2, 5)),
+                    "",
+                    1_700_000_000 + i,
+                ]
+            )
 
 
 def time_ingest(path: Path, database: Path) -> tuple[float, float, str]:
@@ -79,7 +147,11 @@ def time_ingest(path: Path, database: Path) -> tuple[float, float, str]:
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "risk", "ingest", str(path)],
-        env=env, cwd=ROOT, capture_output=True, text=True, check=False,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     elapsed = time.perf_counter() - start
     if result.returncode:
@@ -115,11 +187,15 @@ def main() -> None:
     database = OUT / "bench_ingest.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print(f"file: {path.name}, {args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB")
     seconds, peak_mb, summary = time_ingest(path, database)
-    print(f"risk ingest: {seconds:.1f} s, {args.rows / seconds:,.0f} incidents/s, "
-          f"peak memory {peak_mb:,.0f} MB ({summary})")
+    print(
+        f"risk ingest: {seconds:.1f} s, {args.rows / seconds:,.0f} incidents/s, "
+        f"peak memory {peak_mb:,.0f} MB ({summary})"
+    )
     duck = time_duckdb(path)
     print(f"duckdb read_csv into a table: {duck:.1f} s")
     print(f"ratio risk/duckdb: {seconds / duck:.1f}x")

@@ -94,3 +94,15 @@ def theatre_stats(store: Store, theatres: Theatres) -> pd.DataFrame:
     for column in ("first_date", "last_date"):
         frame[column] = [_date(v) if pd.notna(v) else None for v in frame[column]]
     return frame.reset_index()
+
+
+def data_version(store: Store) -> str:
+    """A short token that changes whenever committed data changes (ingest, undo)."""
+    with store.read() as connection:
+        newest, undone = connection.execute(
+            sa.select(
+                sa.func.max(batches.c.id),
+                sa.func.count().filter(batches.c.status == "undone"),
+            ).where(batches.c.status != "loading")
+        ).one()
+    return f"b{newest or 0}u{undone}"
