@@ -8,6 +8,7 @@ stderr starting with ``error:`` and exit with status 1; nothing prints a traceba
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -19,6 +20,8 @@ import sqlalchemy as sa
 
 from risk.config import Settings, load_settings
 from risk.csv_stream import FileProblem
+from risk.model import ModelError
+from risk.panel import SurgeTarget
 from risk.store import Store, StoreError, redact_url
 from risk.theatres import TheatreFileError, Theatres, load_theatres
 
@@ -45,6 +48,17 @@ class Context:
         return self._store
 
     @property
+    def target(self) -> SurgeTarget:
+        try:
+            return SurgeTarget(
+                horizon=self.settings.surge_horizon,
+                ratio=self.settings.surge_ratio,
+                min_baseline=self.settings.surge_min_baseline,
+            )
+        except ValueError as error:
+            raise CommandError(f"surge settings: {error}") from None
+
+    @property
     def theatres(self) -> Theatres:
         if self._theatres is None:
             self._theatres = load_theatres(self.settings.theatres_path)
@@ -69,17 +83,143 @@ def _table(rows: list[dict[str, object]], columns: Sequence[str]) -> str:
 
 # -- commands ---------------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
-    """Create or upgrade the store; load the demo into an empty store once."""
+    """Create or upgrade the store; load the demo into an empty store once; train if needed."""
     from risk.demo import load_demo_once
+    from risk.scores import make_scores
+    from risk.training import model_metadata, train
 
     store = ctx.store
-    ctx.theatres  # noqa: B018 - fail early on a bad theatres file
+    theatres = ctx.theatres  # fail early on a bad theatres file
     report = load_demo_once(store) if ctx.settings.load_demo else None
     if report is not None:
         print(
             f"loaded the simulated demo data: {report.added:,} incidents (batch {report.batch_id})"
         )
     print(f"store ready at {redact_url(store.url)}")
+    if model_metadata(store) is None:
+        try:
+            trained = train(store, theatres, ctx.target)
+        except ModelError as error:
+            print(f"no model trained yet: {error}")
+            return EXIT_OK
+        scored = make_scores(store, theatres, ctx.target, model=trained.model)
+        print(f"trained model {trained.model.version}; scored the week of {scored.as_of}")
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
+    from risk.scores import make_scores
+    from risk.training import train
+
+    report = train(ctx.store, ctx.theatres, ctx.target)
+    scored = make_scores(ctx.store, ctx.theatres, ctx.target, model=report.model)
+    summary = {
+        "model_version": report.model.version,
+        "estimator": report.backtest.estimator,
+        "feature_set": report.backtest.feature_set,
+        "training_window": report.model.metadata["training_window"],
+        "candidates": report.candidates,
+        "pooled": report.backtest.summary["pooled"],
+        "scored_week": scored.as_of.isoformat(),
+        "seconds": {k: round(v, 2) for k, v in report.seconds.items()},
+    }
+    if args.json:
+        _print_json(summary)
+        return EXIT_OK
+    window = summary["training_window"]
+    print(
+        f"model {report.model.version}: trained on {window[0]} .. {window[1]}, chosen by "
+        "backtest (lowest pooled Brier score) from:"
+    )
+    print(
+        _table(_rounded(report.candidates), ["estimator", "feature_set", "brier", "roc_auc", "ece"])
+    )
+    print("its backtest, pooled:")
+    print(_metrics_table(report.backtest.summary["pooled"]))
+    print(f"scored the week of {scored.as_of}")
+    return EXIT_OK
+
+
+def _rounded(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    return [{k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in rows]
+
+
+def _metrics_table(block: dict[str, dict[str, object]]) -> str:
+    def fmt(value: object) -> str:
+        if value is None:
+            return "n/a"
+        return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+    rows = [{"forecast": name, **{k: fmt(v) for k, v in m.items()}} for name, m in block.items()]
+    return _table(rows, ["forecast", "roc_auc", "average_precision", "brier", "bss", "ece", "n"])
+
+
+def cmd_backtest(args: argparse.Namespace, ctx: Context) -> int:
+    from risk.backtest import run_backtest, select_model
+    from risk.panel import weekly_panel
+
+    panel = weekly_panel(ctx.store, ctx.theatres, ctx.target)
+    candidates = None
+    if args.estimator:
+        result = run_backtest(panel, ctx.target, args.estimator, args.features)
+    else:
+        result, candidates = select_model(panel, ctx.target)
+    payload = result.as_json()
+    if candidates is not None:
+        payload["candidates"] = candidates
+    if args.json:
+        _print_json(payload)
+        return EXIT_OK
+    print(ctx.target.describe())
+    print(
+        f"model: {result.estimator} on the {result.feature_set} features; "
+        f"{len(result.folds)} folds from {result.folds[0].cutoff.date()}"
+    )
+    print("pooled:")
+    print(_metrics_table(payload["pooled"]))
+    rated = [t for t in payload["theatres"] if not t["too_few_positives"]]
+    median = payload["median_theatre_auc"]
+    print(
+        f"per theatre, model ROC AUC (median {'n/a' if median is None else f'{median:.3f}'} "
+        f"over {len(rated)} theatres with enough positives):"
+    )
+    for theatre in payload["theatres"]:
+        auc = theatre["model"]["roc_auc"]
+        note = "too few positives" if theatre["too_few_positives"] else f"{auc:.3f}"
+        print(f"  {theatre['theatre']}: {note} ({theatre['positives']} positives)")
+    return EXIT_OK
+
+
+def cmd_scores(args: argparse.Namespace, ctx: Context) -> int:
+    from risk.scores import make_scores
+
+    as_of = None
+    if args.as_of:
+        try:
+            as_of = dt.date.fromisoformat(args.as_of)
+        except ValueError:
+            raise CommandError(f"--as-of {args.as_of!r} is not a date (YYYY-MM-DD)") from None
+    result = make_scores(ctx.store, ctx.theatres, ctx.target, as_of=as_of)
+    if args.json:
+        _print_json(result.as_json())
+        return EXIT_OK
+    print(f"week of {result.as_of} (model {result.model_version})")
+    rows = [
+        {
+            "theatre": s.theatre,
+            "probability": f"{s.probability:.0%}",
+            "band": s.band,
+            "expected violent (80%)": (
+                f"{s.expected:,.0f} [{s.interval[0]:,.0f}-{s.interval[1]:,.0f}]"
+            ),
+            "change": "" if s.change is None else f"{s.change * 100:+.0f} pts",
+        }
+        for s in result.theatres
+    ]
+    print(_table(rows, ["theatre", "probability", "band", "expected violent (80%)", "change"]))
+    for score in result.theatres:
+        if score.drivers:
+            print(f"{score.theatre}: {score.drivers[0].text}")
     return EXIT_OK
 
 
@@ -188,6 +328,23 @@ def cmd_undo(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_theatres(args: argparse.Namespace, ctx: Context) -> int:
+    from risk.queries import place_names
+    from risk.theatres import theatres_by_admin1
+
+    if not args.by_admin1:
+        for name in ctx.theatres.names:
+            print(name)
+        return EXIT_OK
+    with ctx.store.read() as connection:
+        found = place_names(connection).values()
+    text = theatres_by_admin1(found, args.countries or None)
+    if "[[theatre]]" not in text:
+        raise CommandError("no stored incidents have an admin1 in those countries")
+    print(text, end="")
+    return EXIT_OK
+
+
 # -- parser -----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -220,6 +377,39 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
     listing = add("batches", cmd_batches, "list ingested batches")
     listing.add_argument("--json", action="store_true")
+    training = add("train", cmd_train, "choose the model by backtest, fit it, store it, score")
+    training.add_argument("--json", action="store_true")
+    backtest = add("backtest", cmd_backtest, "rolling-origin backtest against the baselines")
+    backtest.add_argument("--json", action="store_true")
+    backtest.add_argument(
+        "--estimator",
+        choices=["logistic", "boosting"],
+        help="backtest this estimator only (default: compare all candidates)",
+    )
+    backtest.add_argument(
+        "--features",
+        choices=["full", "compact"],
+        default="full",
+        help="feature set with --estimator",
+    )
+    scoring = add("scores", cmd_scores, "score the latest complete week (or --as-of DATE)")
+    scoring.add_argument("--json", action="store_true")
+    scoring.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="score the latest complete week on or before DATE (YYYY-MM-DD)",
+    )
+    listing_theatres = add(
+        "theatres", cmd_theatres, "list the theatres, or write a file with one per admin1"
+    )
+    listing_theatres.add_argument(
+        "--by-admin1",
+        action="store_true",
+        help="print a theatres file with one theatre per admin1 found in the store",
+    )
+    listing_theatres.add_argument(
+        "--countries", nargs="+", metavar="COUNTRY", help="only these countries (with --by-admin1)"
+    )
     undo = add("undo", cmd_undo, "undo a batch: remove what it added, restore what it replaced")
     undo.add_argument("batch_id", type=int)
     return parser
@@ -234,7 +424,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = Context(settings)
     try:
         return args.handler(args, ctx)
-    except (FileProblem, TheatreFileError, StoreError, CommandError) as error:
+    except (FileProblem, TheatreFileError, StoreError, ModelError, CommandError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except sa.exc.OperationalError as error:
@@ -244,6 +434,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         print(
             "error: interrupted; nothing was half-written (each file is one transaction)",

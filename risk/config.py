@@ -28,10 +28,23 @@ class Settings:
     theatres_path: Path = DEFAULT_THEATRES_PATH
     sources_path: Path = DEFAULT_SOURCES_PATH
     load_demo: bool = True
+    surge_horizon: int = 4
+    surge_ratio: float = 2.0
+    surge_min_baseline: float = 1.0
 
     def with_overrides(self, **changes: object) -> Settings:
         """Return a copy with the given non-None fields replaced (CLI flags win over env)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _number(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:
+    value = env.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r} is not a number") from None
 
 
 def _flag(value: str | None, default: bool) -> bool:
@@ -48,4 +61,7 @@ def load_settings(environ: os._Environ[str] | dict[str, str] | None = None) -> S
         theatres_path=Path(env.get("RISK_THEATRES") or DEFAULT_THEATRES_PATH),
         sources_path=Path(env.get("RISK_SOURCES") or DEFAULT_SOURCES_PATH),
         load_demo=_flag(env.get("RISK_LOAD_DEMO"), default=True),
+        surge_horizon=int(_number(env, "RISK_SURGE_HORIZON", 4)),
+        surge_ratio=_number(env, "RISK_SURGE_RATIO", 2.0),
+        surge_min_baseline=_number(env, "RISK_SURGE_MIN_BASELINE", 1.0),
     )

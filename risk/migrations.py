@@ -34,10 +34,15 @@ def _incident_store(connection: Connection) -> None:
     )
 
 
+def _models_and_scores(connection: Connection) -> None:
+    tables.metadata.create_all(connection, tables=[tables.models, tables.scores])
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 
 MIGRATIONS: list[Migration] = [
     (1, "incident store: places, batches, incidents, history, rejected rows", _incident_store),
+    (2, "models and scores", _models_and_scores),
 ]
 
 

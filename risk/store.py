@@ -144,6 +144,39 @@ rejected_rows = sa.Table(
 )
 
 
+# Trained models: joblib bytes plus JSON metadata (training window, features, target settings,
+# library versions, backtest metrics). The newest is the one in use.
+models = sa.Table(
+    "models",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.String(100), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("metadata", sa.Text, nullable=False),
+    sa.Column("artifact", sa.LargeBinary, nullable=False),
+)
+
+# Every score made, with the model and the week it was made for: a forecast history that can be
+# compared with what happened.
+scores = sa.Table(
+    "scores",
+    metadata,
+    sa.Column("id", _ID, primary_key=True),
+    sa.Column("model_version", sa.String(100), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("theatre", sa.String(300), nullable=False),
+    sa.Column("probability", sa.Float, nullable=False),
+    sa.Column("band", sa.String(20), nullable=False),
+    sa.Column("expected", sa.Float, nullable=False),
+    sa.Column("lower", sa.Float, nullable=False),
+    sa.Column("upper", sa.Float, nullable=False),
+    sa.Column("change", sa.Float),
+    sa.Column("drivers", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("model_version", "as_of", "theatre", name="uq_scores_model_week_theatre"),
+)
+
+
 class StoreError(RuntimeError):
     """The store cannot do what was asked; the message says why and what to do."""
 
