@@ -25,6 +25,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from risk.csv_stream import FileProblem
 from risk.loaders import LoadedChunk, Rejection, open_incident_file
 from risk.store import (
     INCIDENT_FIELDS,
@@ -374,13 +375,15 @@ def ingest_file(
     dry_run: bool = False,
     progress: Callable[[int], None] | None = None,
     precondition: Callable[[Connection], bool] | None = None,
+    max_rows: int | None = None,
 ) -> IngestReport | None:
     """Load one incident file as one batch, all or nothing.
 
     Raises :class:`risk.csv_stream.FileProblem` when the file cannot be used at all; the store
     is then unchanged. With ``dry_run`` everything is computed and then rolled back.
     ``precondition`` runs first inside the write transaction (holding the writer lock); when
-    it returns False nothing is loaded and the result is None.
+    it returns False nothing is loaded and the result is None. A file with more than
+    ``max_rows`` data rows is refused (FileProblem) and nothing is stored.
     """
     clock = time.perf_counter()
     incident_file = open_incident_file(source, name=name, file_format=file_format)
@@ -432,6 +435,11 @@ def ingest_file(
                     if theatre_of_row is not None:
                         kept = theatre_of_row[~merge.last_repeats]
                         by_theatre.update(kept.value_counts().to_dict())
+                if max_rows is not None and incident_file.rows_read > max_rows:
+                    raise FileProblem(
+                        f"{incident_file.name}: more than {max_rows:,} rows, the limit for this "
+                        "kind of load; split the file, or load it with: python -m risk ingest FILE"
+                    )
                 if progress:
                     progress(incident_file.rows_read)
             report.read_as = incident_file.read_as

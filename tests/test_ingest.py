@@ -214,3 +214,11 @@ def test_killing_an_ingest_leaves_the_store_as_it_was(store, tmp_path):
     assert snapshot(store) == before
     report = ingest_file(store, big)
     assert report.added == 400_000
+
+
+def test_row_limit_refuses_the_file_and_stores_nothing(store):
+    before = snapshot(store)
+    rows = "".join(f"r{i},2024-01-20,Iraq,,battle,0,x\n" for i in range(50))
+    with pytest.raises(FileProblem, match="more than 10 rows"):
+        ingest_file(store, native(rows), name="big.csv", max_rows=10)
+    assert snapshot(store) == before
