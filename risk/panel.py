@@ -241,6 +241,7 @@ def build_panel(
     counts: pd.DataFrame, actors: pd.DataFrame, target: SurgeTarget, order: list[str]
 ) -> pd.DataFrame:
     """The panel from grouped counts (see :func:`weekly_panel`)."""
+    last_week = counts["week"].max()  # of all data, "Other" included
     counts = counts[counts["theatre"] != OTHER]
     if counts.empty:
         return pd.DataFrame(columns=["theatre", "week", "label"])
@@ -254,7 +255,6 @@ def build_panel(
     wide.columns = [f"n_{c}" for c in wide.columns]
     totals = counts.groupby(["theatre", "week"])[["incidents", "violent", "fatalities"]].sum()
     wide = wide.join(totals)
-    last_week = counts["week"].max()
     frames = []
     for theatre, part in wide.groupby(level="theatre", sort=False):
         part = part.droplevel("theatre")

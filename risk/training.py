@@ -17,7 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from risk.backtest import BacktestResult, select_model
-from risk.model import ModelError, SurgeModel, dump_model, fit_model, load_model_bytes
+from risk.model import CANDIDATES, ModelError, SurgeModel, dump_model, fit_model, load_model_bytes
 from risk.panel import SurgeTarget, weekly_panel
 from risk.store import Store, models, utc_now
 from risk.theatres import Theatres
@@ -46,13 +46,14 @@ def train(
     *,
     panel: pd.DataFrame | None = None,
     save: bool = True,
+    candidates: tuple[tuple[str, str], ...] = CANDIDATES,
 ) -> TrainReport:
     """Choose, fit and (unless ``save`` is False) store a model; ModelError when data is thin."""
     clock = time.perf_counter()
     if panel is None:
         panel = weekly_panel(store, theatres, target)
     panel_seconds = time.perf_counter() - clock
-    best, candidates = select_model(panel, target)
+    best, compared = select_model(panel, target, candidates)
     backtest_seconds = time.perf_counter() - clock - panel_seconds
     model = fit_model(panel, target, best.estimator, best.feature_set)
     created = utc_now()
@@ -64,13 +65,13 @@ def train(
         created_at=created.isoformat(),
         theatres_digest=theatres_digest(theatres),
         backtest=best.as_json(),
-        candidates=candidates,
+        candidates=compared,
     )
     fit_seconds = time.perf_counter() - clock - panel_seconds - backtest_seconds
     if save:
         save_model(store, model)
     seconds = {"panel": panel_seconds, "backtest": backtest_seconds, "fit": fit_seconds}
-    return TrainReport(model, best, candidates, seconds)
+    return TrainReport(model, best, compared, seconds)
 
 
 def save_model(store: Store, model: SurgeModel) -> None:
