@@ -1,0 +1,99 @@
+"""Benchmark: the full model rebuild (panel, backtest-driven training, scoring).
+
+    .venv/bin/python bench/model.py [--rows 1000000] [--theatres FILE]
+
+Times the rebuild twice: on the demo data, and on a store of about ``--rows`` incidents made by
+replicating the demo's incidents under new ids (same rhythm, ten times the volume). Prints the
+seconds of each step. Not a test: the numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from risk.config import DEFAULT_THEATRES_PATH, DEMO_DATA_PATH  # noqa: E402
+from risk.ingest import ingest_file  # noqa: E402
+from risk.panel import SurgeTarget, weekly_panel  # noqa: E402
+from risk.queries import store_summary  # noqa: E402
+from risk.scores import make_scores  # noqa: E402
+from risk.store import Store  # noqa: E402
+from risk.theatres import load_theatres  # noqa: E402
+from risk.training import train  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+
+
+def fresh_store(name: str) -> Store:
+    path = OUT / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return Store(f"sqlite:///{path}")
+
+
+def replicated_demo(rows: int) -> Path:
+    """The demo's incidents repeated under new ids until ``rows`` incidents."""
+    path = OUT / f"demo_x_{rows}.csv"
+    if path.exists():
+        return path
+    with gzip.open(DEMO_DATA_PATH, "rt", encoding="utf-8") as handle:
+        demo = pd.read_csv(handle, dtype=str, keep_default_na=False)
+    copies, written = 0, 0
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        while written < rows:
+            part = demo.head(rows - written).copy()
+            part["event_id_cnty"] = part["event_id_cnty"] + f"R{copies}"
+            part.to_csv(out, index=False, header=copies == 0)
+            written += len(part)
+            copies += 1
+    return path
+
+
+def rebuild(store: Store, theatres_path: Path, label: str) -> None:
+    theatres = load_theatres(theatres_path)
+    target = SurgeTarget()
+    total = store_summary(store).total_incidents
+    clock = time.perf_counter()
+    panel = weekly_panel(store, theatres, target)
+    panel_s = time.perf_counter() - clock
+    report = train(store, theatres, target, panel=panel)
+    train_s = time.perf_counter() - clock - panel_s
+    make_scores(store, theatres, target, model=report.model, panel=panel)
+    score_s = time.perf_counter() - clock - panel_s - train_s
+    whole = time.perf_counter() - clock
+    print(
+        f"{label}: {total:,} incidents, {panel['theatre'].nunique()} theatres, {len(panel):,} "
+        f"theatre-weeks; panel {panel_s:.1f} s, train incl. {len(report.candidates)} candidate "
+        f"backtests {train_s:.1f} s (backtest {report.seconds['backtest']:.1f} s), score "
+        f"{score_s:.1f} s; full rebuild {whole:.1f} s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--theatres", type=Path, default=DEFAULT_THEATRES_PATH)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    python = platform.python_version()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {python}")
+    demo = fresh_store("bench_model_demo.db")
+    ingest_file(demo, DEMO_DATA_PATH)
+    rebuild(demo, args.theatres, "demo")
+    big = fresh_store("bench_model_big.db")
+    ingest_file(big, replicated_demo(args.rows))
+    rebuild(big, args.theatres, f"{args.rows:,}-row store")
+
+
+if __name__ == "__main__":
+    main()
