@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -548,3 +548,72 @@ def batch_rejections(store: Store, batch_id: int) -> pd.DataFrame:
             .order_by(rejected_rows.c.line)
         ).all()
     return pd.DataFrame(rows, columns=["line", "reason", "raw"])
+
+
+@dataclass
+class WithdrawReport:
+    """What a withdrawal did: the batch that records it (None when nothing was stored)."""
+
+    batch_id: int | None
+    requested: int
+    withdrawn: int
+
+
+def withdraw_events(
+    store: Store,
+    source: str,
+    source_ids: Iterable[str],
+    *,
+    name: str,
+    origin: str = "cli",
+) -> WithdrawReport:
+    """Withdraw stored events by (source, source id) as one audited batch, all or nothing.
+
+    For events their publisher deleted (ACLED's deleted endpoint). The withdrawn versions go
+    to ``incident_history``, so :func:`undo_batch` on the returned batch puts them back. Ids
+    that are not stored are ignored; when none is, nothing is written and ``batch_id`` is None.
+    """
+    wanted = sorted({str(i).strip() for i in source_ids if str(i).strip()})
+    with store.write() as connection:
+        found: list[int] = []
+        for start in range(0, len(wanted), _LOOKUP_BATCH):
+            found += connection.execute(
+                sa.select(incidents.c.id).where(
+                    incidents.c.source == source,
+                    incidents.c.source_id.in_(wanted[start : start + _LOOKUP_BATCH]),
+                )
+            ).scalars()
+        if not found:
+            return WithdrawReport(batch_id=None, requested=len(wanted), withdrawn=0)
+        now = utc_now()
+        batch_id = connection.execute(
+            batches.insert().values(
+                file_name=name[:500],
+                sha256="",
+                format=source,
+                origin=origin[:200],
+                read_as=f"withdrawal of {len(found):,} {source} events",
+                started_at=now,
+                finished_at=now,
+                rows_read=len(wanted),
+                added=0,
+                updated=0,
+                duplicates=0,
+                rejected=0,
+                withdrawn=len(found),
+                status="committed",
+            )
+        ).inserted_primary_key[0]
+        history_columns = [incidents.c.id, *(incidents.c[c] for c in _INCIDENT_COLUMNS)]
+        for start in range(0, len(found), _LOOKUP_BATCH):
+            part = found[start : start + _LOOKUP_BATCH]
+            connection.execute(
+                incident_history.insert().from_select(
+                    ["replaced_by", "id", *_INCIDENT_COLUMNS],
+                    sa.select(sa.literal(batch_id), *history_columns).where(
+                        incidents.c.id.in_(part)
+                    ),
+                )
+            )
+            connection.execute(incidents.delete().where(incidents.c.id.in_(part)))
+    return WithdrawReport(batch_id=batch_id, requested=len(wanted), withdrawn=len(found))
