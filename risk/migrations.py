@@ -38,11 +38,18 @@ def _models_and_scores(connection: Connection) -> None:
     tables.metadata.create_all(connection, tables=[tables.models, tables.scores])
 
 
+def _refresh_runs(connection: Connection) -> None:
+    from risk.refresh import TABLES
+
+    tables.metadata.create_all(connection, tables=list(TABLES))
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 
 MIGRATIONS: list[Migration] = [
     (1, "incident store: places, batches, incidents, history, rejected rows", _incident_store),
     (2, "models and scores", _models_and_scores),
+    (3, "refresh runs, per-source results, refresh lock, source state", _refresh_runs),
 ]
 
 

@@ -587,10 +587,7 @@ class _CsvSpool:
         for block in iter(lambda: self.file.read(1 << 20), b""):
             digest.update(block)
         self.file.seek(0)
-        return PulledFile(
-            name=name, file_format=file_format, sha256=digest.hexdigest(), data=self.file,
-            rows=self.rows,
-        )  # fmt: skip
+        return PulledFile(name, file_format, digest.hexdigest(), data=self.file, rows=self.rows)
 
     def discard(self) -> None:
         self.file.close()
@@ -910,12 +907,12 @@ class UcdpSource(Source):
 
     def pull(self, ctx: PullContext) -> Pulled:
         options = self.config.options
-        token = (
-            _env(self.config, "token_env", "a UCDP API access token (request one from the API "
-                 "maintainer, see https://ucdp.uu.se/apidocs/)")
-            if options["token_env"]
-            else ""
-        )  # fmt: skip
+        token = ""
+        if options["token_env"]:
+            purpose = (
+                "a UCDP API access token (ask the API maintainer: https://ucdp.uu.se/apidocs/)"
+            )
+            token = _env(self.config, "token_env", purpose)
         http = _Http(ctx, self.config, [token])
         done = set(ctx.state.get("done", []))
         explicit = list(dict.fromkeys(options["versions"]))
