@@ -15,6 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -24,6 +25,9 @@ from risk.model import ModelError
 from risk.panel import SurgeTarget
 from risk.store import Store, StoreError, redact_url
 from risk.theatres import TheatreFileError, Theatres, load_theatres
+
+if TYPE_CHECKING:
+    from risk.sources import RefreshConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _SHOWN_REJECTIONS = 20
@@ -345,6 +349,176 @@ def cmd_theatres(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def _refresh_config(ctx: Context) -> RefreshConfig:
+    from risk.sources import ConfigError, load_config
+
+    try:
+        return load_config(ctx.settings.sources_path)
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+
+
+def _print_run(record: dict[str, object]) -> None:
+    started, finished = str(record["started_at"])[:19], str(record["finished_at"])[:19]
+    print(f"refresh run {record['id']} ({record['status']}): {started} .. {finished} UTC")
+    rows = []
+    for source in record["sources"]:  # type: ignore[attr-defined]
+        rows.append(
+            {
+                "source": source["name"],
+                "kind": source["kind"],
+                "status": source["status"],
+                "added": source["added"],
+                "updated": source["updated"],
+                "withdrawn": source["withdrawn"],
+                "batches": ", ".join(str(b) for b in source["batches"]),
+            }
+        )
+    if rows:
+        columns = ["source", "kind", "status", "added", "updated", "withdrawn", "batches"]
+        print(_table(rows, columns))
+    else:
+        print("no source is enabled; enable one in the sources file")
+    for source in record["sources"]:  # type: ignore[attr-defined]
+        for note in source["notes"]:
+            print(f"  {source['name']}: {note}")
+        if source["error"]:
+            print(f"  {source['name']}: FAILED: {source['error']}")
+    model = record.get("model")
+    if isinstance(model, dict):
+        if model.get("status") == "scored":
+            retrained = (
+                f"retrained because {model['retrain_reason']}" if model.get("retrained") else ""
+            )
+            print(
+                f"model {model['model_version']}: scored the week of {model['scored_week']}"
+                + (f"; {retrained}" if retrained else "")
+            )
+        if model.get("note"):
+            print(f"model: {model['note']}")
+    if record.get("error"):
+        print(f"  run: FAILED: {record['error']}")
+
+
+def cmd_refresh(args: argparse.Namespace, ctx: Context) -> int:
+    """Pull the enabled sources, load what is new, rescore; exit 1 when any source failed."""
+    from risk.refresh import RefreshBusy, run_refresh
+    from risk.sources import ConfigError
+
+    config = _refresh_config(ctx)
+    progress = None
+    if not args.json and sys.stderr.isatty():
+
+        def progress(message: str) -> None:
+            print(f"... {message}", file=sys.stderr)
+
+    try:
+        record = run_refresh(
+            ctx.store,
+            config=config,
+            theatres=ctx.theatres,
+            target=ctx.target,
+            only=args.source,
+            trigger="cli",
+            progress=progress,
+        )
+    except (RefreshBusy, ConfigError) as error:
+        raise CommandError(str(error)) from None
+    payload = record.as_json()
+    if args.json:
+        _print_json(payload)
+    else:
+        _print_run(payload)
+    if record.status == "ok":
+        return EXIT_OK
+    failed = [s.name for s in record.failed]
+    if failed:
+        print(
+            f"error: refresh run {record.id}: {len(failed)} of {len(record.sources)} sources "
+            f"failed: {', '.join(failed)}; what failed was not stored, the rest was (details "
+            "above)",
+            file=sys.stderr,
+        )
+    else:
+        print(f"error: refresh run {record.id} failed: {record.error}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def cmd_schedule(args: argparse.Namespace, ctx: Context) -> int:
+    """Run the refresh on the configured cron line until stopped (SIGTERM or Ctrl-C)."""
+    import logging
+    import threading
+    import time
+
+    from risk.refresh import RefreshBusy, run_refresh
+    from risk.schedule import check_cron, run_schedule, stop_on_signals
+    from risk.sources import ConfigError, load_config
+
+    config = _refresh_config(ctx)
+    cron = args.cron or config.cron
+    try:
+        check_cron(cron)
+    except ValueError as error:
+        raise CommandError(f"--cron: {error}") from None
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.Formatter.converter = time.gmtime  # log times in UTC, like the cron line
+    log = logging.getLogger("risk.schedule")
+    ctx.store  # noqa: B018 - fail now, not at the first run, when the database is unusable
+    ctx.theatres  # noqa: B018
+
+    def job() -> None:
+        # The sources and theatres files are read again for every run, so edits apply at the
+        # next run without a restart (a new cron line needs one).
+        try:
+            run_config = load_config(ctx.settings.sources_path)
+            theatres = load_theatres(ctx.settings.theatres_path)
+        except (ConfigError, TheatreFileError) as error:
+            log.error("run skipped: %s", error)
+            return
+        try:
+            record = run_refresh(
+                ctx.store,
+                config=run_config,
+                theatres=theatres,
+                target=ctx.target,
+                trigger="schedule",
+                progress=log.debug,
+            )
+        except RefreshBusy as error:
+            log.warning("run skipped: %s", error)
+            return
+        for source in record.sources:
+            level = logging.INFO if source.status == "ok" else logging.ERROR
+            log.log(
+                level,
+                "run %d: %s %s: %d added, %d updated, %d withdrawn%s",
+                record.id,
+                source.name,
+                source.status,
+                source.added,
+                source.updated,
+                source.withdrawn,
+                f": {source.error}" if source.error else "",
+            )
+        model = record.model or {}
+        if model.get("note") or model.get("scored_week"):
+            log.info(
+                "run %d: model %s", record.id, model.get("note") or f"scored {model['scored_week']}"
+            )
+        level = logging.INFO if record.status == "ok" else logging.ERROR
+        reason = f" ({record.error})" if record.error else ""
+        log.log(level, "run %d finished: %s%s", record.id, record.status, reason)
+
+    stop = threading.Event()
+    stop_on_signals(stop)
+    run_schedule(job, cron, stop=stop, run_now=args.now)
+    return EXIT_OK
+
+
 # -- parser -----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -412,6 +586,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     undo = add("undo", cmd_undo, "undo a batch: remove what it added, restore what it replaced")
     undo.add_argument("batch_id", type=int)
+    refresh = add(
+        "refresh",
+        cmd_refresh,
+        "pull the enabled sources ($RISK_SOURCES or data/sources.toml), load what is new, "
+        "rescore (and retrain when due); exit 1 when any source failed",
+    )
+    refresh.add_argument("--source", metavar="NAME", help="pull only this source")
+    refresh.add_argument("--json", action="store_true", help="print the run record as JSON")
+    schedule = add(
+        "schedule",
+        cmd_schedule,
+        "run the refresh on the sources file's cron line (default Wednesdays 06:00 UTC) "
+        "until stopped",
+    )
+    schedule.add_argument(
+        "--cron", metavar="EXPR", help="use this cron line (UTC) instead of the sources file's"
+    )
+    schedule.add_argument("--now", action="store_true", help="also run once at start")
     return parser
 
 
