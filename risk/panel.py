@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from risk.places import load_country_index
 from risk.queries import theatre_column
 from risk.schema import CATEGORIES
-from risk.store import Store, incidents
+from risk.store import Store, incidents, places
 from risk.theatres import OTHER, Theatres
 
 
@@ -113,6 +114,28 @@ def weekly_actors(store: Store, theatres: Theatres) -> pd.DataFrame:
     frame["week"] = pd.to_datetime(frame["week"]).astype("datetime64[us]")
     frame["actors"] = frame["actors"].astype("int64")
     return frame
+
+
+def theatre_countries(store: Store, theatres: Theatres) -> dict[str, str]:
+    """Each theatre's main country (the one holding most of its incidents), as a country key.
+
+    Theatres sharing a main country are peers: with governorates as theatres, a flare-up
+    often moves through a country's units together.
+    """
+    with store.read() as connection:
+        theatre = theatre_column(connection, theatres)
+        query = (
+            sa.select(theatre, places.c.country, sa.func.count().label("n"))
+            .join(places, places.c.id == incidents.c.place_id)
+            .group_by(sa.literal_column("theatre"), places.c.country)
+        )
+        rows = connection.execute(query).all()
+    index = load_country_index()
+    best: dict[str, tuple[int, str]] = {}
+    for name, country, count in rows:
+        if country and count > best.get(name, (-1, ""))[0]:
+            best[name] = (count, index.key(country))
+    return {name: key for name, (_, key) in best.items()}
 
 
 def _change_category(current: pd.Series, baseline: pd.Series) -> pd.Series:
@@ -234,11 +257,16 @@ def weekly_panel(
     """
     counts = weekly_counts(store, theatres) if counts is None else counts
     actors = weekly_actors(store, theatres) if actors is None else actors
-    return build_panel(counts, actors, target, theatres.names)
+    groups = theatre_countries(store, theatres)
+    return build_panel(counts, actors, target, theatres.names, groups)
 
 
 def build_panel(
-    counts: pd.DataFrame, actors: pd.DataFrame, target: SurgeTarget, order: list[str]
+    counts: pd.DataFrame,
+    actors: pd.DataFrame,
+    target: SurgeTarget,
+    order: list[str],
+    groups: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """The panel from grouped counts (see :func:`weekly_panel`)."""
     last_week = counts["week"].max()  # of all data, "Other" included
@@ -282,6 +310,21 @@ def build_panel(
     panel["region_violent_other_mean_4"] = panel.groupby("theatre")[
         "region_violent_other"
     ].transform(lambda s: s.rolling(4, min_periods=1).mean())
+    # Peers: other theatres with the same main country (none when groups are not given).
+    panel["_group"] = panel["theatre"].map(groups or {}).fillna(panel["theatre"])
+    by_group = panel.groupby(["_group", "week"])
+    panel["peers_surging"] = by_group["surge"].transform("sum") - panel["surge"].astype(int)
+    peer_violent = by_group["violent"].transform("sum") - panel["violent"]
+    panel = panel.drop(columns="_group").sort_values(["theatre", "week"])
+    by_theatre = panel.groupby("theatre")["peers_surging"]
+    panel["peers_surging_4"] = by_theatre.transform(lambda s: s.rolling(4, min_periods=1).sum())
+    peer_recent = peer_violent.groupby(panel["theatre"]).transform(
+        lambda s: s.rolling(4, min_periods=1).mean()
+    )
+    peer_before = peer_violent.groupby(panel["theatre"]).transform(
+        lambda s: s.shift(4).rolling(12, min_periods=1).mean()
+    )
+    panel["peers_ratio_4_12"] = (peer_recent + 0.5) / (peer_before.fillna(0) + 0.5)
     rank = {name: i for i, name in enumerate(order)}
     panel["_order"] = panel["theatre"].map(rank).fillna(len(rank))
     panel = panel.sort_values(["_order", "week"]).drop(columns="_order")
