@@ -311,7 +311,8 @@ def build_panel(
         "region_violent_other"
     ].transform(lambda s: s.rolling(4, min_periods=1).mean())
     # Peers: other theatres with the same main country (none when groups are not given).
-    panel["_group"] = panel["theatre"].map(groups or {}).fillna(panel["theatre"])
+    groups = groups or {}
+    panel["_group"] = [groups.get(name, name) for name in panel["theatre"]]
     by_group = panel.groupby(["_group", "week"])
     panel["peers_surging"] = by_group["surge"].transform("sum") - panel["surge"].astype(int)
     peer_violent = by_group["violent"].transform("sum") - panel["violent"]
