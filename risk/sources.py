@@ -828,21 +828,25 @@ class AcledSource(Source):
         spool = _CsvSpool(ACLED_COLUMNS)
         try:
             seen: set[str] = set()
-            params = {
-                "country": "|".join(options["countries"]),
-                "event_date": f"{start.isoformat()}|{end.isoformat()}",
-                "event_date_where": "BETWEEN",
-            }
-            for rows in self._pages(http, ctx, f"{base}/api/acled/read", params, token, "events"):
-                for row in rows:
-                    event_id = row.get("event_id_cnty")
-                    if not isinstance(event_id, str) or not event_id.strip():
-                        raise http.fail(
-                            f"{self.name}: an ACLED event has no event_id_cnty; the response "
-                            "is not ACLED data"
-                        )
-                    seen.add(event_id.strip())
-                    spool.write(row)
+            # One country at a time: a plain equality filter, whatever the API's OR syntax.
+            for country in options["countries"]:
+                params = {
+                    "country": country,
+                    "event_date": f"{start.isoformat()}|{end.isoformat()}",
+                    "event_date_where": "BETWEEN",
+                }
+                url = f"{base}/api/acled/read"
+                for rows in self._pages(http, ctx, url, params, token, f"{country} events"):
+                    for row in rows:
+                        event_id = row.get("event_id_cnty")
+                        if not isinstance(event_id, str) or not event_id.strip():
+                            raise http.fail(
+                                f"{self.name}: an ACLED event has no event_id_cnty; the "
+                                "response is not ACLED data"
+                            )
+                        if event_id.strip() not in seen:
+                            seen.add(event_id.strip())
+                            spool.write(row)
             withdrawn = self._deleted(http, ctx, token, seen)
         except BaseException:
             spool.discard()

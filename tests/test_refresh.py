@@ -180,7 +180,7 @@ def test_a_refresh_loads_every_source_as_batches_and_records_the_run(store, tmp_
     assert count(store) == 16 and count(store, source="acled") == 7
     origins = set(list_batches(store)["origin"])
     assert origins == {"refresh:drop", "refresh:acled", "refresh:ucdp", "refresh:feed"}
-    assert "acled: events page 3" in progress
+    assert "acled: Iraq events page 3" in progress
 
     (run,) = recent_runs(store, 5)
     assert (run["id"], run["status"], run["trigger"], run["added"]) == (record.id, "ok", "test", 16)
