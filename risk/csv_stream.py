@@ -111,11 +111,6 @@ class _TextCheckingReader(io.RawIOBase):
             self._started = True
             if data.startswith(codecs.BOM_UTF8):
                 data = data[len(codecs.BOM_UTF8) :]
-            elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-                raise FileProblem(
-                    f"{self._name}: the file is UTF-16 encoded; save it as UTF-8 "
-                    "(in Excel: 'CSV UTF-8 (comma delimited)') and load it again"
-                )
         if not data:
             if not self._finished:
                 self._finished = True
@@ -177,6 +172,17 @@ def _open_decompressed(raw: BinaryIO, name: str) -> BinaryIO:
         except zipfile.BadZipFile as error:
             raise FileProblem(f"{name}: the zip archive is damaged ({error})") from error
         members = [m for m in archive.infolist() if not m.is_dir()]
+        names = {m.filename for m in members}
+        if "[Content_Types].xml" in names:
+            kind = (
+                "an Excel workbook"
+                if any(n.startswith("xl/") for n in names)
+                else ("an Office document")
+            )
+            raise FileProblem(
+                f"{name}: this is {kind}, not a CSV; open it and save it as "
+                "'CSV UTF-8 (comma delimited)', then load that file"
+            )
         csvs = [m for m in members if m.filename.lower().endswith((".csv", ".txt", ".tsv"))]
         if len(csvs) != 1:
             listing = ", ".join(m.filename for m in members[:5]) or "nothing"
@@ -269,6 +275,19 @@ class CsvStream:
             stream = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
         else:
             stream = buffered  # type: ignore[assignment]
+        try:
+            # Recognise PDFs, HTML pages and binaries before any encoding complaint about them.
+            raw_head = stream.peek(4096)[:4096] if hasattr(stream, "peek") else b""
+        except (OSError, EOFError, zipfile.BadZipFile) as error:
+            raise FileProblem(f"{self.name}: the compressed file is damaged ({error})") from error
+        if raw_head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise FileProblem(
+                f"{self.name}: the file is UTF-16 encoded; save it as UTF-8 "
+                "(in Excel: 'CSV UTF-8 (comma delimited)') and load it again"
+            )
+        problem = _describe_non_csv(raw_head.lstrip(codecs.BOM_UTF8))
+        if problem:
+            raise FileProblem(f"{self.name}: this is not a CSV file: {problem}")
         self._text: _TextCheckingReader = _TextCheckingReader(stream, self.name)
         try:
             head = self._text.peek_head(1 << 16)
@@ -276,9 +295,6 @@ class CsvStream:
             raise FileProblem(f"{self.name}: the compressed file is damaged ({error})") from error
         if not head.strip():
             raise FileProblem(f"{self.name}: the file is empty")
-        problem = _describe_non_csv(head)
-        if problem:
-            raise FileProblem(f"{self.name}: this is not a CSV file: {problem}")
         head_text = head.decode("utf-8", errors="ignore")
         while "\n" not in head_text and len(head) < HEADER_LIMIT:
             bigger = self._text.peek_head(len(head) * 4)
