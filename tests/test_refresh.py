@@ -417,14 +417,15 @@ def test_a_refresh_and_an_upload_at_the_same_time_lose_nothing_and_count_nothing
 
 
 def test_the_heartbeat_keeps_a_long_run_locked_and_a_dead_runs_lock_expires(store, tmp_path, api):
-    path = write_config(tmp_path, api, lease=0.2)
+    path = write_config(tmp_path, api, lease=0.5)
     serve_acled(api, two_weeks_of_acled())
     read = api.routes["/api/acled/read"]
-    api.routes["/api/acled/read"] = lambda r: Reply(**{**read(r).__dict__, "delay": 0.25})
+    # Four pages (Iraq 1-3, Syria 1) of 0.4 s: the run lasts three times its lease.
+    api.routes["/api/acled/read"] = lambda r: Reply(**{**read(r).__dict__, "delay": 0.4})
     outcome: list[object] = []
     worker = threading.Thread(target=lambda: outcome.append(refresh(store, path)))
     worker.start()
-    threading.Event().wait(0.45)  # longer than the lease: only the heartbeat keeps it
+    threading.Event().wait(1.0)  # twice the lease: only the heartbeat keeps it
     with pytest.raises(RefreshBusy):
         refresh(store, path)
     worker.join()
