@@ -136,10 +136,13 @@ def _integer(
     values = _column(raw, name)
     numbers = pd.to_numeric(values.where(values != ""), errors="coerce")
     is_empty = values == ""
-    not_number = numbers.isna() & ~is_empty
+    not_number = ~np.isfinite(numbers.fillna(np.nan).astype(float)) & ~is_empty  # "inf" too
     problems.add(not_number, name, values, "is not a number")
-    fractional = numbers.notna() & (numbers != np.floor(numbers.fillna(0)))
+    fractional = ~not_number & numbers.notna() & (numbers != np.floor(numbers.fillna(0)))
     problems.add(fractional, name, values, "is not a whole number")
+    huge = ~not_number & (numbers.abs() > 2**53)
+    problems.add(huge, name, values, "is too large")
+    not_number |= huge
     if empty is None:
         problems.add_text(is_empty, f"{name} is empty")
     result = numbers.where(~(not_number | fractional))
@@ -223,20 +226,15 @@ def _map_acled(raw: pd.DataFrame, ingest_time: int) -> tuple[pd.DataFrame, dict[
 def _revision_time(raw: pd.DataFrame, name: str, problems: _Problems) -> pd.Series:
     """ACLED's ``timestamp``: Unix seconds, or a date-time string in some re-saved files."""
     values = _column(raw, name)
-    seconds = pd.to_numeric(values.where(values != ""), errors="coerce")
-    text = values[(values != "") & seconds.isna()]
-    if not text.empty:
-        parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
-        seconds.loc[parsed.index] = (parsed - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(
-            seconds=1
-        )
-        problems.add(
-            parsed.isna().reindex(values.index, fill_value=False),
-            name,
-            values,
-            "is not a Unix time or a date-time",
-        )
-    return seconds.round().astype("Int64")
+    seconds = pd.to_numeric(values.where(values != ""), errors="coerce").astype(float)
+    text = (values != "") & seconds.isna()
+    if text.any():
+        parsed = pd.to_datetime(values[text], errors="coerce", utc=True, format="ISO8601")
+        epoch = pd.Timestamp("1970-01-01", tz="UTC")
+        seconds.loc[parsed.index] = ((parsed - epoch) // pd.Timedelta(seconds=1)).astype(float)
+    bad = (values != "") & (seconds.isna() | ~np.isfinite(seconds) | (seconds.abs() > 2**53))
+    problems.add(bad, name, values, "is not a Unix time or a date-time")
+    return seconds.where(~bad).round().astype("Int64")
 
 
 def _map_ucdp(raw: pd.DataFrame, ingest_time: int) -> tuple[pd.DataFrame, dict[int, list[str]]]:
