@@ -269,8 +269,13 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection in a read transaction (a consistent snapshot)."""
-        with self.engine.connect() as connection, connection.begin():
-            yield connection
+        with self.engine.connect() as connection:
+            if self.dialect == "postgresql":
+                # SQLite's WAL readers see one snapshot; PostgreSQL needs REPEATABLE READ for
+                # that (its default lets every statement see newer commits).
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                yield connection
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
