@@ -206,6 +206,25 @@ def _iso(value: dt.datetime | None) -> str | None:
     return as_utc(value).isoformat() if value is not None else None
 
 
+def _holder_alive(holder: str) -> bool:
+    """False when the lock holder ran on this host and its process no longer exists.
+
+    A run killed outright frees the lock at once for the next run on the same machine; one on
+    another machine is trusted until its lease lapses.
+    """
+    host, _, rest = holder.partition(":")
+    pid = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 # -- the lease ----------------------------------------------------------------------------------
 class _Lease:
     """The refresh lock: a row with an expiry that a heartbeat thread keeps pushing forward."""
@@ -225,7 +244,7 @@ class _Lease:
             held = connection.execute(
                 sa.select(refresh_lock).where(refresh_lock.c.name == _LOCK_NAME)
             ).first()
-            if held is not None and as_utc(held.expires_at) > now:
+            if held is not None and as_utc(held.expires_at) > now and _holder_alive(held.holder):
                 raise RefreshBusy(
                     f"another refresh is running (run {held.run_id}, started "
                     f"{as_utc(held.acquired_at):%Y-%m-%d %H:%M:%S} UTC on "
@@ -233,7 +252,7 @@ class _Lease:
                     f"when it has finished (its lock lapses by "
                     f"{as_utc(held.expires_at):%H:%M:%S} UTC if it died)"
                 )
-            if held is not None:  # a run that died: its lease ran out
+            if held is not None:  # a run that died: its process is gone or its lease ran out
                 connection.execute(
                     refresh_runs.update()
                     .where(refresh_runs.c.id == held.run_id, refresh_runs.c.status == "running")
@@ -282,7 +301,7 @@ class _Lease:
             self.lost.set()
 
     def _beat(self) -> None:
-        interval = max(min(self.seconds / 4, 60.0), 0.02)
+        interval = max(min(self.seconds / 4, 30.0), 0.02)
         while not self._stop.wait(interval):
             try:
                 self._renew()

@@ -167,7 +167,7 @@ class RefreshConfig:
     sources: tuple[SourceConfig, ...]
     cron: str = DEFAULT_CRON
     retrain_days: float = 28.0
-    lease_seconds: float = 1800.0
+    lease_seconds: float = 120.0
     path: Path | None = None
 
     def source(self, name: str) -> SourceConfig:
@@ -362,7 +362,7 @@ def load_config(path: Path) -> RefreshConfig:
         cron=cron,
         retrain_days=_number(refresh.get("retrain_days", 28), path, "[refresh]", "retrain_days"),
         lease_seconds=_number(
-            refresh.get("lease_seconds", 1800), path, "[refresh]", "lease_seconds", 0.1
+            refresh.get("lease_seconds", 120), path, "[refresh]", "lease_seconds", 0.1
         ),
         path=path,
     )

@@ -611,3 +611,93 @@ def test_cli_refresh_is_refused_while_another_runs(sqlite_url, tmp_path):
     (line,) = busy.stderr.strip().splitlines()
     assert line.startswith("error: another refresh is running (run 7, started ")
     assert "on elsewhere:42" in line
+
+
+# -- faults -------------------------------------------------------------------------------------
+def _offset_in(pid: int, path: Path) -> int:
+    """How far process ``pid`` has read into ``path`` (from /proc), 0 before it opens it."""
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            if os.readlink(fd) == str(path):
+                info = Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text()
+                return int(info.split("pos:")[1].split()[0])
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return 0
+
+
+def test_killing_a_refresh_mid_load_leaves_the_store_and_the_next_run_completes(store, tmp_path):
+    import random
+    import signal
+    import time
+
+    path = write_config(tmp_path, None, lease=300)  # long lease: the dead pid must free it
+    ingest_file(store, DATA / "acled_current.csv")
+    before = snapshot(store)
+    big = tmp_path / "incoming" / "big.csv"
+    big.write_text(native_file("k", 300_000))
+    env = {
+        **os.environ,
+        "RISK_DATABASE_URL": store.url,
+        "RISK_SOURCES": str(path),
+        "PYTHONPATH": str(ROOT),
+    }
+    rng = random.Random(5)
+    for _ in range(2):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "risk", "refresh"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        point = int(big.stat().st_size * rng.uniform(0.1, 0.9))
+        deadline = time.monotonic() + 60
+        while _offset_in(process.pid, big) < point and time.monotonic() < deadline:
+            assert process.poll() is None, "the refresh ended before it could be killed"
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        assert snapshot(store) == before
+    record = refresh(store, path)  # not refused: the killed run's process is gone
+    assert record.status == "ok" and record.added == 300_000
+    statuses = [r["status"] for r in recent_runs(store)]
+    assert statuses[0] == "ok" and statuses.count("abandoned") == 2
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_losing_the_postgresql_connection_fails_that_source_cleanly(
+    postgres_server, database_url, tmp_path
+):
+    store = Store(database_url)
+    path = write_config(tmp_path, None, lease=300)
+    before = snapshot(store)
+    (tmp_path / "incoming" / "big.csv").write_text(native_file("p", 200_000))
+    outcome: list[object] = []
+    worker = threading.Thread(target=lambda: outcome.append(refresh(store, path)))
+    worker.start()
+    database = sa.make_url(database_url).database
+    killer = sa.create_engine(postgres_server.url, isolation_level="AUTOCOMMIT")
+    terminated = 0
+    with killer.connect() as connection:
+        for _ in range(600):  # wait until the load's transaction is writing, then cut it
+            terminated = connection.execute(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = :db AND state <> 'idle' AND query ILIKE 'COPY incidents%'"
+                ),
+                {"db": database},
+            ).scalar_one()
+            if terminated or not worker.is_alive():
+                break
+            threading.Event().wait(0.05)
+    killer.dispose()
+    worker.join()
+    assert terminated, "the load finished before its connection could be cut"
+    record = outcome[0]
+    assert record.status == "failed"
+    (source,) = record.sources
+    assert source.status == "failed" and source.error
+    assert snapshot(store) == before, "nothing half-written"
+    assert refresh(store, path).added == 200_000, "the next run completes"
+    store.dispose()
