@@ -23,40 +23,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from risk.loaders import ACLED_COLUMNS  # noqa: E402
+
 OUT = ROOT / "bench" / "out"
-COLUMNS = [
-    "event_id_cnty",
-    "event_date",
-    "year",
-    "time_precision",
-    "disorder_type",
-    "event_type",
-    "sub_event_type",
-    "actor1",
-    "assoc_actor_1",
-    "inter1",
-    "actor2",
-    "assoc_actor_2",
-    "inter2",
-    "interaction",
-    "civilian_targeting",
-    "iso",
-    "region",
-    "country",
-    "admin1",
-    "admin2",
-    "admin3",
-    "location",
-    "latitude",
-    "longitude",
-    "geo_precision",
-    "source",
-    "source_scale",
-    "notes",
-    "fatalities",
-    "tags",
-    "timestamp",
-]
 PLACES = [
     ("IRQ", 368, "Iraq", "Al Anbar", "Ramadi", 33.42, 43.30),
     ("IRQ", 368, "Iraq", "Baghdad", "Baghdad", 33.31, 44.36),
@@ -82,7 +53,7 @@ def write_file(path: Path, rows: int) -> None:
     rng = random.Random(7)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(COLUMNS)
+        writer.writerow(ACLED_COLUMNS)
         for i in range(rows):
             iso3, iso, country, admin1, location, lat, lon = rng.choice(PLACES)
             event_type, sub_type = rng.choice(TYPES)

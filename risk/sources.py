@@ -36,6 +36,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from risk.loaders import ACLED_COLUMNS, UCDP_COLUMNS
+
 KINDS = ("folder", "url", "acled", "ucdp")
 DEFAULT_CRON = "0 6 * * 3"  # Wednesdays 06:00 UTC, after ACLED's weekly update
 _SPOOL_IN_MEMORY = 32 << 20
@@ -43,93 +45,6 @@ _MAX_PAGES = 10_000
 # Literal values under these keys would be secrets written into a file; they must come from
 # the environment instead (``<key>_env = "VARIABLE"``).
 _SECRET_KEYS = {"password", "token", "access_token", "secret", "api_key", "key", "email"}
-
-# ACLED's current export columns (reference/formats.md): API rows are written in this order.
-ACLED_COLUMNS = (
-    "event_id_cnty",
-    "event_date",
-    "year",
-    "time_precision",
-    "disorder_type",
-    "event_type",
-    "sub_event_type",
-    "actor1",
-    "assoc_actor_1",
-    "inter1",
-    "actor2",
-    "assoc_actor_2",
-    "inter2",
-    "interaction",
-    "civilian_targeting",
-    "iso",
-    "region",
-    "country",
-    "admin1",
-    "admin2",
-    "admin3",
-    "location",
-    "latitude",
-    "longitude",
-    "geo_precision",
-    "source",
-    "source_scale",
-    "notes",
-    "fatalities",
-    "tags",
-    "timestamp",
-)
-# UCDP GED / Candidate columns (reference/formats.md).
-UCDP_COLUMNS = (
-    "id",
-    "relid",
-    "year",
-    "active_year",
-    "code_status",
-    "type_of_violence",
-    "conflict_dset_id",
-    "conflict_new_id",
-    "conflict_name",
-    "dyad_dset_id",
-    "dyad_new_id",
-    "dyad_name",
-    "side_a_dset_id",
-    "side_a_new_id",
-    "side_a",
-    "side_b_dset_id",
-    "side_b_new_id",
-    "side_b",
-    "number_of_sources",
-    "source_article",
-    "source_office",
-    "source_date",
-    "source_headline",
-    "source_original",
-    "where_prec",
-    "where_coordinates",
-    "where_description",
-    "adm_1",
-    "adm_2",
-    "latitude",
-    "longitude",
-    "geom_wkt",
-    "priogrid_gid",
-    "country",
-    "country_id",
-    "region",
-    "event_clarity",
-    "date_prec",
-    "date_start",
-    "date_end",
-    "deaths_a",
-    "deaths_b",
-    "deaths_civilians",
-    "deaths_unknown",
-    "best",
-    "high",
-    "low",
-    "gwnoa",
-    "gwnob",
-)
 
 
 class ConfigError(ValueError):
