@@ -5,9 +5,15 @@ Only navigation lives here; each page is a file in ``pages/`` and reads ``risk/`
 
 import streamlit as st
 
-st.set_page_config(page_title="Escalation risk", page_icon=":material/radar:", layout="wide")
+st.set_page_config(page_title="Escalation risk", page_icon="📡", layout="wide")
 
 pages = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/trends.py", title="Trends", icon=":material/show_chart:"),
+    st.Page("pages/theatre.py", title="Theatre detail", icon=":material/location_searching:"),
+    st.Page("pages/map.py", title="Map", icon=":material/map:"),
+    st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),
+    st.Page("pages/model.py", title="Model", icon=":material/model_training:"),
+    st.Page("pages/data.py", title="Data", icon=":material/database:"),
 ]
-st.navigation(pages).run()
+st.navigation(pages, position="top").run()

@@ -1,21 +1,221 @@
-"""Overview: every theatre at a glance."""
+"""Overview: every theatre at a glance for the latest complete week, and the region heat strip."""
 
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 import ui
 
-st.title("Regional escalation risk")
-ui.banners()
-version = ui.version()
-summary = ui.cached_summary(version)
-if summary.total_incidents == 0:
+ui.page_header("Regional escalation risk")
+ui.require_incidents()
+
+horizon = ui.target().horizon
+table = ui.overview()
+latest = ui.latest_scores()
+scored = not latest.empty
+
+if scored:
+    as_of = latest["as_of"].iloc[0]
+    st.subheader(f"Week {ui.week_label(as_of)}")
+    bands = table["band"].value_counts()
+    with st.container(horizontal=True):
+        for name in reversed([b for b, _ in ui.BANDS]):
+            st.badge(
+                f"{bands.get(name, 0)} {name}",
+                color={"low": "green", "elevated": "yellow", "high": "orange", "severe": "red"}[
+                    name
+                ],
+            )
+    current_week = ui.latest_complete_week()
+    if current_week is not None and current_week > as_of:
+        st.info(
+            f"These scores are for the week {ui.week_label(as_of)}, but the incidents now run "
+            f"to {ui.summary().last_date}. They are brought up to date after the next upload or "
+            "refresh, or with `python -m risk scores`.",
+            icon=":material/update:",
+        )
+else:
+    as_of = None
+    reason = ui.model_parts()["error"] or "no scores have been stored yet"
     st.info(
-        "The store is empty. Load incidents on the Upload page or with "
-        "`python -m risk ingest FILE` (ACLED, UCDP or native CSV)."
+        f"No surge probabilities yet: {reason}. The table shows the latest counts.",
+        icon=":material/info:",
     )
+
+if table.empty:
+    st.info("No incidents in any theatre of the theatres file yet (all are in 'Other').")
     st.stop()
-st.caption(
-    f"{summary.total_incidents:,} incidents from {summary.first_date} to {summary.last_date}"
+
+shown = table.assign(
+    probability=table["probability"] * 100,
+    expected=table["expected"].round(),
+    change=table["change"] * 100,
+    range=[
+        f"{lo:,.0f}–{hi:,.0f}" if lo == lo and hi == hi else "–"
+        for lo, hi in zip(table["lower"], table["upper"], strict=True)
+    ],
+)[
+    [
+        "theatre",
+        "band",
+        "probability",
+        "change",
+        "expected",
+        "range",
+        "violent",
+        "recent",
+        "surges_52",
+    ]
+]
+colours = ui.theatre_colours()
+styled = shown.style.map(
+    lambda name: f"color: {colours.get(name, ui.OTHER_COLOUR)}; font-weight: 600",
+    subset=["theatre"],
+).map(
+    lambda band: (
+        f"background-color: {ui.BAND_COLOURS[band]}; color: {ui.BAND_TEXT[band]}"
+        if band in ui.BAND_COLOURS
+        else ""
+    ),
+    subset=["band"],
 )
-stats = ui.cached_theatre_stats(version, str(ui.settings().theatres_path))
-st.dataframe(stats, hide_index=True)
+picked = st.dataframe(
+    styled,
+    hide_index=True,
+    on_select="rerun",
+    selection_mode="single-row",
+    key="overview_table",
+    column_config={
+        "theatre": st.column_config.TextColumn("Theatre", width="medium"),
+        "band": st.column_config.TextColumn(
+            "Band", help="Surge probability: low <15%, elevated 15-30%, high 30-50%, severe 50%+"
+        ),
+        "probability": st.column_config.ProgressColumn(
+            f"P(surge), {horizon} wks",
+            min_value=0.0,
+            max_value=100.0,
+            format="%.0f%%",
+            help=f"Probability of at least one surge week in the next {horizon} weeks",
+        ),
+        "change": st.column_config.NumberColumn(
+            "Change", format="%+.1f pts", help="Since last week's score, in percentage points"
+        ),
+        "expected": st.column_config.NumberColumn(
+            f"Expected violent, {horizon} wks",
+            format="localized",
+            help=f"Expected violent incidents over the next {horizon} weeks",
+        ),
+        "range": st.column_config.TextColumn("80% range"),
+        "violent": ui.count_column("Violent this week"),
+        "recent": st.column_config.LineChartColumn(
+            "Violent, last 26 weeks", y_min=0, width="medium"
+        ),
+        "surges_52": ui.count_column("Surges, past year", help="Surge weeks in the past 52"),
+    },
+)
+if picked.selection.rows:
+    chosen = shown["theatre"].iloc[picked.selection.rows[0]]
+    st.switch_page("pages/theatre.py", query_params={"theatre": chosen})
+
+with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+    st.caption("Select a row, or open:", width="content")
+    for name in shown["theatre"]:
+        st.page_link("pages/theatre.py", label=name, query_params={"theatre": name})
+    if scored:
+        ui.download_csv(
+            "Scores (CSV)",
+            ui.scores_csv(latest),
+            f"scores-{as_of:%Y-%m-%d}.csv",
+            key="scores_csv",
+        )
+
+st.subheader("Region heat strip")
+st.caption(
+    "Each cell: a theatre's violent incidents that week against the mean of its four weeks "
+    "before (the surge rule's yardstick). Dots mark surge weeks; the bars on top count the "
+    "theatres surging at once."
+)
+weeks = (
+    st.segmented_control(
+        "Weeks shown",
+        [26, 52, 104, 156],
+        default=52,
+        format_func=lambda w: f"{w} weeks",
+        key="heat_weeks",
+    )
+    or 52
+)
+heat = ui.region_heat(as_of, weeks)
+order = [name for name in shown["theatre"]]
+grid = heat.pivot(index="theatre", columns="week", values="ratio").reindex(order)
+violent = heat.pivot(index="theatre", columns="week", values="violent").reindex(order)
+with np.errstate(divide="ignore"):
+    z = np.clip(np.log2(grid.to_numpy(dtype=float)), -2, 2)
+z[np.isneginf(z)] = -2
+ticks = [-2, -1, 0, 1, 2]
+figure = make_subplots(
+    rows=2, cols=1, shared_xaxes=True, row_heights=[0.22, 0.78], vertical_spacing=0.03
+)
+surging = heat.drop_duplicates("week")
+figure.add_trace(
+    go.Bar(
+        x=surging["week"],
+        y=surging["surging"],
+        marker_color=ui.BAND_COLOURS["severe"],
+        name="Theatres surging",
+        hovertemplate="week of %{x|%Y-%m-%d}: %{y} theatre(s) surging<extra></extra>",
+        showlegend=False,
+    ),
+    row=1,
+    col=1,
+)
+figure.add_trace(
+    go.Heatmap(
+        x=grid.columns,
+        y=grid.index,
+        z=z,
+        zmin=-2,
+        zmax=2,
+        zmid=0,
+        colorscale="RdBu_r",
+        customdata=np.dstack([violent.to_numpy(dtype=float), grid.to_numpy(dtype=float)]),
+        hovertemplate=(
+            "%{y}, week of %{x|%Y-%m-%d}<br>%{customdata[0]:,.0f} violent incidents, "
+            "%{customdata[1]:.1f}x the 4 weeks before<extra></extra>"
+        ),
+        colorbar={
+            "title": {"text": "vs 4 weeks before"},
+            "tickvals": ticks,
+            "ticktext": ["¼×", "½×", "1×", "2×", "4×"],
+            "len": 0.75,
+            "y": 0.39,
+        },
+        xgap=1,
+        ygap=2,
+    ),
+    row=2,
+    col=1,
+)
+surges = heat[heat["surge"]]
+figure.add_trace(
+    go.Scatter(
+        x=surges["week"],
+        y=surges["theatre"],
+        mode="markers",
+        marker={"symbol": "circle", "size": 6, "color": "#111111"},
+        name="Surge week",
+        hovertemplate="%{y}: surge in the week of %{x|%Y-%m-%d}<extra></extra>",
+        showlegend=False,
+    ),
+    row=2,
+    col=1,
+)
+figure.update_yaxes(title_text="surging", row=1, col=1, rangemode="tozero", dtick=1)
+figure.update_yaxes(autorange="reversed", row=2, col=1)
+figure.update_xaxes(tickformat="%Y-%m-%d", row=2, col=1)
+row_height = 34 if len(order) <= 10 else 16  # governorates as theatres: keep it on screen
+figure.update_layout(
+    height=140 + row_height * len(order), margin={"t": 10, "b": 10, "l": 10, "r": 10}
+)
+st.plotly_chart(figure, config=ui.PLOTLY_CONFIG, key="heat_strip")

@@ -1,40 +1,392 @@
+"""Every dashboard page under Streamlit's AppTest: demo data, an empty store, one theatre;
+and the interactions: filters, theatre links, the upload flow with its sign-in, undo.
+
+The demo and one-theatre stores are built once per session with ``python -m risk init`` (as
+``scripts/start`` does) and copied for tests that change them.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).parent.parent
+DATA = Path(__file__).parent / "data"
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+NEEDS_DATA = {"pages/overview.py", "pages/trends.py", "pages/theatre.py", "pages/map.py"}
+DEMO_BANNER = "simulated demo data"
 
 
-@pytest.fixture
-def demo_env(sqlite_url, monkeypatch):
-    monkeypatch.setenv("RISK_DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("RISK_LOAD_DEMO", "1")
+def build_store(path: Path, *files: Path) -> Path:
+    """A SQLite store made by the CLI: the demo (no files given) or the files, then init."""
+    env = {**os.environ, "RISK_DATABASE_URL": f"sqlite:///{path}"}
+    env["RISK_LOAD_DEMO"] = "0" if files else "1"
+    for file in files:
+        subprocess.run(
+            [sys.executable, "-m", "risk", "ingest", str(file)], env=env, cwd=ROOT, check=True
+        )
+    subprocess.run(
+        [sys.executable, "-m", "risk", "init"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return path
 
 
-@pytest.fixture
-def empty_env(sqlite_url, monkeypatch):
-    monkeypatch.setenv("RISK_DATABASE_URL", sqlite_url)
+def copy_store(source: Path, target: Path) -> Path:
+    """A consistent copy of a SQLite store (WAL included)."""
+    with sqlite3.connect(source) as reading, sqlite3.connect(target) as writing:
+        reading.backup(writing)
+    return target
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> Path:
+    return build_store(tmp_path_factory.mktemp("demo") / "demo.db")
+
+
+@pytest.fixture(scope="session")
+def one_theatre_store(tmp_path_factory) -> Path:
+    """Only the demo's Iraq incidents."""
+    folder = tmp_path_factory.mktemp("iraq")
+    iraq = folder / "iraq.csv"
+    with gzip.open(ROOT / "data/demo/acled_demo.csv.gz", "rt", encoding="utf-8") as source:
+        reader = csv.DictReader(source)
+        with open(iraq, "w", newline="", encoding="utf-8") as target:
+            writer = csv.DictWriter(target, fieldnames=reader.fieldnames)
+            writer.writeheader()
+            writer.writerows(row for row in reader if row["country"] == "Iraq")
+    return build_store(folder / "iraq.db", iraq)
+
+
+def use_store(monkeypatch, path: Path | None, tmp_path: Path) -> None:
+    url = f"sqlite:///{path}" if path else f"sqlite:///{tmp_path / 'empty.db'}"
+    monkeypatch.setenv("RISK_DATABASE_URL", url)
     monkeypatch.setenv("RISK_LOAD_DEMO", "0")
+    monkeypatch.delenv("RISK_ADMIN_PASSWORD", raising=False)
+    monkeypatch.delenv("RISK_UPLOAD_MAX_ROWS", raising=False)
 
 
-def run_page(page: str) -> AppTest:
-    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+@pytest.fixture
+def demo(demo_store, monkeypatch, tmp_path):
+    """The shared demo store, for tests that only read."""
+    use_store(monkeypatch, demo_store, tmp_path)
+
+
+@pytest.fixture
+def demo_copy(demo_store, monkeypatch, tmp_path):
+    """A private copy of the demo store, for tests that load or undo."""
+    use_store(monkeypatch, copy_store(demo_store, tmp_path / "demo.db"), tmp_path)
+
+
+@pytest.fixture
+def empty(monkeypatch, tmp_path):
+    use_store(monkeypatch, None, tmp_path)
+
+
+@pytest.fixture
+def one_theatre(one_theatre_store, monkeypatch, tmp_path):
+    use_store(monkeypatch, one_theatre_store, tmp_path)
+
+
+def listening_on(address: str):
+    before = streamlit_config.get_option("server.address")
+    streamlit_config.set_option("server.address", address)
+    yield
+    streamlit_config.set_option("server.address", before)
+
+
+@pytest.fixture
+def on_localhost():
+    """The server listens on 127.0.0.1 only."""
+    yield from listening_on("127.0.0.1")
+
+
+@pytest.fixture
+def on_the_network():
+    """The server listens on every interface."""
+    yield from listening_on("0.0.0.0")  # noqa: S104 (what is tested)
+
+
+def open_page(page: str, secrets: dict | None = None, **query: str) -> AppTest:
+    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=180)
+    for name, value in (secrets or {}).items():
+        app.secrets[name] = value
     app.run()
+    for name, value in query.items():
+        app.query_params[name] = value
     app.switch_page(page)
     app.run()
     return app
 
 
-@pytest.mark.parametrize("page", PAGES)
-def test_every_page_runs_on_demo_data(demo_env, page):
-    app = run_page(page)
+def assert_clean(app: AppTest) -> None:
+    """No exception, no error and no warning on the page."""
     assert not app.exception, app.exception
-    assert any("simulated demo data" in info.value for info in app.info)
+    assert not app.error, [e.value for e in app.error]
+    assert not app.warning, [w.value for w in app.warning]
+
+
+def infos(app: AppTest) -> str:
+    return "\n".join(i.value for i in app.info)
+
+
+def texts(app: AppTest) -> str:
+    parts = [*app.caption, *app.text, *app.markdown, *app.subheader, *app.info, *app.success]
+    return "\n".join(str(p.value) for p in parts)
+
+
+def charts(app: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+
+
+# -- every page, three stores -----------------------------------------------------------------
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_demo_data(demo, page):
+    app = open_page(page)
+    assert_clean(app)
+    assert DEMO_BANNER in infos(app)
+    assert "Scores for the week 2024-12-23 to 2024-12-29" in texts(app)
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_every_page_runs_on_an_empty_store(empty_env, page):
-    app = run_page(page)
-    assert not app.exception, app.exception
+def test_every_page_runs_on_an_empty_store(empty, page):
+    app = open_page(page)
+    assert_clean(app)
+    assert DEMO_BANNER not in infos(app)
+    if page in NEEDS_DATA:
+        assert "No incidents yet" in infos(app)
+        assert not app.get("plotly_chart")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_a_one_theatre_store(one_theatre, page):
+    app = open_page(page)
+    assert_clean(app)
+    assert DEMO_BANNER not in infos(app)
+
+
+# -- what the pages show ----------------------------------------------------------------------
+def test_overview_lists_every_theatre_with_its_score(demo):
+    app = open_page("pages/overview.py")
+    table = app.dataframe[0].value
+    assert table["theatre"].tolist() == [
+        "Iraq",
+        "Syria",
+        "Lebanon & northern Israel",
+        "Israel & Palestine",
+        "Yemen & Red Sea",
+        "Iran",
+    ]
+    assert table["probability"].between(0, 100).all()
+    assert set(table["band"]) <= {"low", "elevated", "high", "severe"}
+    assert all(len(points) == 26 for points in table["recent"])
+    heat = charts(app)[0]
+    assert {trace["type"] for trace in heat["data"]} == {"bar", "heatmap", "scatter"}
+    assert "Week 2024-12-23 to 2024-12-29" in texts(app)
+
+
+def test_overview_links_open_the_theatre_detail(demo):
+    app = open_page("pages/overview.py")
+    links = {link.proto.label: link.proto for link in app.get("page_link")}
+    assert links["Syria"].page == "theatre"
+    assert links["Syria"].query_string == "theatre=Syria"
+    assert links["Lebanon & northern Israel"].query_string == "theatre=Lebanon+%26+northern+Israel"
+    detail = open_page("pages/theatre.py", theatre="Syria")
+    assert_clean(detail)
+    assert detail.selectbox(key="theatre").value == "Syria"
+
+
+def test_trends_filters(demo):
+    app = open_page("pages/trends.py")
+    app.multiselect(key="trend_theatres").set_value(["Iraq", "Iran"])
+    app.multiselect(key="trend_categories").set_value(["battle"])
+    app.segmented_control(key="trend_scale").set_value("log")
+    app.run()
+    assert_clean(app)
+    lines = charts(app)[0]
+    assert {trace["name"] for trace in lines["data"]} >= {"Iraq", "Iran"}
+    assert not {trace["name"] for trace in lines["data"]} & {"Syria", "Yemen & Red Sea"}
+    assert lines["layout"]["yaxis"]["type"] == "log"
+    assert "Weekly incidents (Battles)" in texts(app)
+    app.multiselect(key="trend_categories").set_value([])
+    app.run()
+    assert_clean(app)
+    assert "Choose at least one theatre and one category." in infos(app)
+
+
+def test_theatre_detail_searches_incidents(demo):
+    app = open_page("pages/theatre.py", theatre="Iraq")
+    assert "Why: the drivers of this score" in texts(app)
+    everything = app.dataframe[-1].value
+    assert len(everything) > 0
+    app.text_input(key="incident_search").set_value(everything["actor1"].iloc[0])
+    app.run()
+    assert_clean(app)
+    found = app.dataframe[-1].value
+    assert 0 < len(found) <= len(everything)
+    app.text_input(key="incident_search").set_value("no such actor %_")
+    app.run()
+    assert_clean(app)
+    assert "0 incidents match" in texts(app)
+    history = charts(app)[0]
+    names = {trace.get("name") for trace in history["data"]}
+    assert "model, out of sample (backtest)" in names
+    assert "live score (stored)" in names
+
+
+def test_map_filters_and_draws_from_the_shipped_shapes(demo):
+    app = open_page("pages/map.py")
+    chart = app.get("plotly_chart")[0]
+    assert json.loads(chart.proto.config)["topojsonURL"] == "app/static/"
+    geo = json.loads(chart.proto.spec)["layout"]["geo"]
+    assert geo["resolution"] == 50 and geo["scope"] == "world"
+    app.multiselect(key="map_categories").set_value(["protest"])
+    app.run()
+    assert_clean(app)
+    traces = charts(app)[0]["data"]
+    assert [trace["name"] for trace in traces] == ["Protests"]
+
+
+def test_model_page_shows_the_backtest_against_baselines(demo):
+    app = open_page("pages/model.py")
+    pooled = app.dataframe[1].value
+    assert pooled["forecaster"].iloc[0] == "This model"
+    assert len(pooled) >= 5
+    assert "surges in a week when its violent incidents" in texts(app)
+
+
+def test_data_page_reports_sources(demo):
+    app = open_page("pages/data.py")
+    assert app.dataframe[0].value["incidents"].sum() == 107_645
+    assert "Sources" in texts(app)
+
+
+# -- changing data: sign-in, upload, undo -----------------------------------------------------
+def test_upload_is_closed_off_localhost_without_sign_in(demo, on_the_network):
+    app = open_page("pages/upload.py")
+    assert_clean(app)
+    assert not app.get("file_uploader")
+    assert "configure sign-in" in infos(app)
+    assert not app.get("button")  # no undo either
+
+
+def test_upload_with_oidc_sign_in_configured(demo, on_localhost):
+    auth = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "not-a-real-secret",
+        "client_id": "dashboard",
+        "client_secret": "not-a-real-secret",
+        "server_metadata_url": "https://login.example/.well-known/openid-configuration",
+    }
+    app = open_page("pages/upload.py", secrets={"auth": auth})
+    assert_clean(app)
+    assert "Sign in to load files or undo loads." in infos(app)
+    assert [b.label for b in app.button] == ["Sign in"]
+    assert not app.get("file_uploader")
+
+
+def test_upload_with_a_password(demo, on_the_network, monkeypatch):
+    monkeypatch.setenv("RISK_ADMIN_PASSWORD", "s3cret")
+    app = open_page("pages/upload.py")
+    assert not app.get("file_uploader")
+    app.text_input[0].input("wrong")
+    app.button[0].click()
+    app.run()
+    assert [e.value for e in app.error] == ["That password is not right."]
+    assert not app.get("file_uploader")
+    app.text_input[0].input("s3cret")
+    app.button[0].click()
+    app.run()
+    assert_clean(app)
+    assert app.get("file_uploader")
+
+
+def preview(app: AppTest, name: str, content: bytes) -> AppTest:
+    app.get("file_uploader")[0].upload(name, content, "text/csv")
+    app.run()
+    return app
+
+
+def test_upload_preview_commit_and_undo(demo_copy, on_localhost):
+    app = open_page("pages/upload.py")
+    assert_clean(app)
+    content = (DATA / "native_log.csv").read_bytes() + b",2024-01-21,Iraq,,,,,,battle,,,-1,,\n"
+    preview(app, "=my log.csv", content)
+    assert_clean(app)
+    assert "native" in texts(app)
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Rows read"] == "4"
+    assert metrics["New"] == "3"
+    assert metrics["Rejected"] == "1"
+    rejected = app.dataframe[1].value
+    assert rejected["line"].tolist() == [5]
+    assert "negative" in rejected["reason"].iloc[0]
+    batches_before = len(app.dataframe[-1].value)
+
+    app.button(key="confirm_load").click()
+    app.run()
+    assert_clean(app)
+    done = [s.value for s in app.success]
+    assert done and done[0].startswith("Loaded batch 2: 3 new"), done
+    assert "Scored the week" in done[0]
+    loads = app.dataframe[-1].value
+    assert len(loads) == batches_before + 1
+    assert loads["file_name"].iloc[0] == "=my log.csv"  # a label, shown as text
+    assert not app.get("file_uploader")[0].value  # a fresh uploader for the next file
+
+    app.selectbox(key="undo_batch").set_value(2)
+    app.run()
+    assert app.button(key="undo_button").disabled
+    app.checkbox(key="undo_sure").check()
+    app.run()
+    app.button(key="undo_button").click()
+    app.run()
+    assert_clean(app)
+    assert [s.value for s in app.success][0].startswith("Undid batch 2: 3 incidents removed")
+    loads = app.dataframe[-1].value
+    assert loads.set_index("id").at[2, "status"] == "undone"
+
+
+def test_upload_refuses_unusable_files_and_says_why(demo_copy, on_localhost, monkeypatch):
+    app = open_page("pages/upload.py")
+    name = "![x](http://tracker.example/t.png).csv"
+    preview(app, name, b"<!DOCTYPE html><html><body>Login</body></html>\n")
+    assert not app.exception
+    assert len(app.error) == 1
+    # The file name is shown literally: no markdown image that would fetch from outside.
+    assert app.error[0].value.startswith(
+        r"This file cannot be loaded: \!\[x\]\(http\://tracker\.example/t\.png\)\.csv"
+    )
+    assert "HTML page" in app.error[0].value
+    assert "confirm_load" not in [b.key for b in app.button]
+
+    monkeypatch.setenv("RISK_UPLOAD_MAX_ROWS", "2")
+    app = open_page("pages/upload.py")
+    preview(app, "log.csv", (DATA / "native_log.csv").read_bytes())
+    assert "more than 2 rows" in app.error[0].value
+
+
+def test_a_file_with_nothing_new_cannot_be_committed(demo_copy, on_localhost):
+    app = open_page("pages/upload.py")
+    header = io.BytesIO()
+    with gzip.open(ROOT / "data/demo/acled_demo.csv.gz", "rb") as demo_file:
+        header.write(b"".join(demo_file.readline() for _ in range(4)))
+    preview(app, "again.csv", header.getvalue())
+    assert_clean(app)
+    assert {m.label: m.value for m in app.metric}["Already stored"] == "3"
+    assert app.button(key="confirm_load").disabled
+    assert "Nothing to load" in infos(app)

@@ -1,0 +1,147 @@
+"""Map: incidents as points, sized by deaths and coloured by category. Draws with no internet."""
+
+import datetime as dt
+import html
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+import ui
+
+ui.page_header("Map")
+summary = ui.require_incidents()
+
+available = ui.theatres_with_data()
+with st.container(horizontal=True, vertical_alignment="bottom"):
+    period = st.date_input(
+        "Dates",
+        value=(
+            max(summary.first_date, summary.last_date - dt.timedelta(weeks=4)),
+            summary.last_date,
+        ),
+        min_value=summary.first_date,
+        max_value=summary.last_date,
+        format="YYYY-MM-DD",
+        key="map_dates",
+    )
+    chosen = st.multiselect("Theatres", available, default=available, key="map_theatres")
+    categories = st.multiselect(
+        "Categories",
+        ui.categories(),
+        default=ui.categories(),
+        format_func=ui.category_label,
+        key="map_categories",
+    )
+if not chosen or not categories:
+    st.info("Choose at least one theatre and one category.")
+    st.stop()
+if not isinstance(period, tuple) or len(period) != 2:
+    st.info("Choose the last day of the period too.")
+    st.stop()
+start, end = period
+found = ui.map_points(chosen, start, end, categories)
+points = found.points
+
+notes = []
+if found.total_points > len(points):
+    notes.append(
+        f"the {len(points):,} busiest of {found.total_points:,} places are drawn; "
+        "narrow the dates or filters to see the rest"
+    )
+if found.without_coordinates:
+    notes.append(f"{found.without_coordinates:,} incidents have no coordinates and are not drawn")
+
+figure = go.Figure()
+largest = max(int(points["fatalities"].max()) if not points.empty else 0, 1)
+for category in categories:
+    part = points[points["category"] == category]
+    if part.empty:
+        continue
+    # Marker area grows with deaths; places with none are drawn small, not hidden.
+    size = 5 + 30 * np.sqrt(part["fatalities"].to_numpy() / largest)
+    # Plotly reads a few HTML tags in hover text: data from files is escaped first.
+    where = [html.escape(str(v or "")) for v in part["location"]]
+    figure.add_trace(
+        go.Scattergeo(
+            lon=part["longitude"],
+            lat=part["latitude"],
+            mode="markers",
+            name=ui.category_label(category),
+            marker={
+                "size": size,
+                "color": ui.CATEGORY_COLOURS.get(category, ui.OTHER_COLOUR),
+                "opacity": 0.7,
+                "line": {"width": 0.5, "color": "#ffffff"},
+            },
+            customdata=np.column_stack(
+                [
+                    where,
+                    part["incidents"],
+                    part["fatalities"],
+                    [f"{d:%Y-%m-%d}" for d in part["first_date"]],
+                    [f"{d:%Y-%m-%d}" for d in part["last_date"]],
+                    [html.escape(str(t)) for t in part["theatre"]],
+                ]
+            ),
+            hovertemplate=(
+                "%{customdata[0]} (%{customdata[5]})<br>"
+                f"{ui.category_label(category)}: %{{customdata[1]}} incidents, "
+                "%{customdata[2]} deaths<br>%{customdata[3]} to %{customdata[4]}<extra></extra>"
+            ),
+        )
+    )
+figure.update_geos(
+    scope="world",
+    resolution=50,
+    projection_type="mercator",
+    lonaxis_range=[25, 63],
+    lataxis_range=[10, 42],
+    showland=True,
+    landcolor="#f2efe9",
+    showcountries=True,
+    countrycolor="#9e9e9e",
+    showcoastlines=True,
+    coastlinecolor="#7f7f7f",
+    showocean=True,
+    oceancolor="#dbe9f4",
+    showlakes=False,
+    showrivers=False,
+)
+figure.update_layout(
+    height=600,
+    margin={"t": 0, "b": 0, "l": 0, "r": 0},
+    legend={"orientation": "h", "y": -0.02, "title": {"text": "Category"}},
+)
+drawn, side = st.columns([3, 2])
+with drawn:
+    st.plotly_chart(figure, config=ui.MAP_CONFIG, key="incident_map")
+with side:
+    with st.container(horizontal=True):
+        st.metric("Incidents", f"{found.incidents:,}")
+        st.metric("Deaths", f"{found.fatalities:,}")
+        st.metric("Map points", f"{found.total_points:,}")
+    st.caption(
+        "Each point: the incidents of one category at one place (to about 1 km), sized by "
+        "deaths. Borders: Natural Earth 1:50m, de facto lines, no statement on disputed "
+        "territory."
+    )
+    if notes:
+        st.caption("Note: " + "; ".join(notes) + ".")
+    st.markdown("**Deadliest places**")
+    st.dataframe(
+        ui.top_places(points),
+        hide_index=True,
+        column_config={
+            "location": "Place",
+            "theatre": "Theatre",
+            "incidents": ui.count_column("Incidents"),
+            "fatalities": ui.count_column("Deaths"),
+        },
+    )
+    ui.download_csv(
+        f"These {found.incidents + found.without_coordinates:,} incidents (CSV)",
+        ui.incidents_csv(theatre_names=chosen, start=start, end=end, categories=categories),
+        f"incidents-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.csv",
+        key="map_csv",
+    )

@@ -1,0 +1,277 @@
+"""Theatre detail: forecasts against what happened, drivers, actors and recent incidents."""
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+import ui
+
+ui.page_header("Theatre detail")
+summary = ui.require_incidents()
+
+available = ui.theatres_with_data()
+theatre = st.selectbox(
+    "Theatre",
+    available,
+    key="theatre",
+    bind="query-params",
+    help="The link of this page opens this theatre.",
+    width=360,
+)
+colour = ui.theatre_colour(theatre)
+horizon = ui.target().horizon
+latest = ui.latest_scores()
+score = latest[latest["theatre"] == theatre]
+
+# -- the current score ------------------------------------------------------------------------
+if score.empty:
+    reason = ui.model_parts()["error"] or f"no stored score for {theatre}"
+    st.info(f"No surge probability for this theatre: {reason}.", icon=":material/info:")
+else:
+    row = score.iloc[0]
+    st.subheader(f"Week {ui.week_label(row['as_of'])}")
+    with st.container(horizontal=True):
+        st.metric(
+            f"Surge probability, next {horizon} weeks",
+            f"{row['probability']:.0%}",
+            delta=None if pd.isna(row["change"]) else f"{row['change'] * 100:+.1f} pts",
+            delta_color="inverse",
+            border=True,
+        )
+        st.metric("Risk band", row["band"], border=True)
+        st.metric(
+            f"Expected violent incidents, next {horizon} weeks",
+            f"{row['expected']:,.0f}",
+            delta=f"80% range {row['lower']:,.0f}–{row['upper']:,.0f}",
+            delta_color="off",
+            delta_arrow="off",
+            border=True,
+        )
+    st.markdown("**Why: the drivers of this score**")
+    if row["drivers"]:
+        for driver in row["drivers"]:
+            st.text(f"• {driver['text']}")
+    else:
+        st.text("No feature moves this forecast far from the typical theatre-week.")
+
+# -- forecasts against what happened ----------------------------------------------------------
+st.subheader("Forecasts against what happened")
+parts = ui.model_parts()
+history = parts["history"]
+stored = ui.stored_scores(theatre)
+weekly = ui.panel()
+weekly = weekly[weekly["theatre"] == theatre]
+figure = make_subplots(
+    rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4], vertical_spacing=0.06
+)
+for band, lower, upper in ui.band_ranges():
+    figure.add_hrect(
+        y0=lower,
+        y1=upper,
+        fillcolor=ui.BAND_COLOURS[band],
+        opacity=0.12,
+        line_width=0,
+        row=1,
+        col=1,
+    )
+backtest = None if history is None else history[history["theatre"] == theatre]
+if backtest is not None and not backtest.empty:
+    followed = backtest[backtest["label"] == 1]
+    figure.add_trace(
+        go.Bar(
+            x=followed["week"],
+            y=[1.0] * len(followed),  # clipped at the axis top: a full-height column
+            marker_color=ui.BAND_COLOURS["severe"],
+            opacity=0.18,
+            name=f"a surge followed within {horizon} weeks",
+            hovertemplate=(
+                f"week of %{{x|%Y-%m-%d}}: a surge followed within {horizon} weeks<extra></extra>"
+            ),
+        ),
+        row=1,
+        col=1,
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=backtest["week"],
+            y=backtest["climatology"],
+            mode="lines",
+            line={"color": "#7f7f7f", "dash": "dot", "width": 1.5},
+            name="climatology (baseline)",
+            hovertemplate="climatology, week of %{x|%Y-%m-%d}: %{y:.0%}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=backtest["week"],
+            y=backtest["model"],
+            mode="lines",
+            line={"color": colour, "width": 2},
+            name="model, out of sample (backtest)",
+            hovertemplate="backtest forecast, week of %{x|%Y-%m-%d}: %{y:.0%}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+if not stored.empty:
+    figure.add_trace(
+        go.Scatter(
+            x=stored["as_of"],
+            y=stored["probability"],
+            mode="markers",
+            marker={
+                "symbol": "diamond",
+                "size": 10,
+                "color": colour,
+                "line": {"color": "#000000", "width": 1},
+            },
+            name="live score (stored)",
+            customdata=stored["model_version"],
+            hovertemplate=(
+                "score for the week of %{x|%Y-%m-%d}: %{y:.0%}<br>model %{customdata}"
+                "<extra></extra>"
+            ),
+        ),
+        row=1,
+        col=1,
+    )
+figure.add_trace(
+    go.Bar(
+        x=weekly["week"],
+        y=weekly["violent"],
+        marker_color=[ui.BAND_COLOURS["severe"] if s else colour for s in weekly["surge"]],
+        name="violent incidents (red: surge week)",
+        hovertemplate="week of %{x|%Y-%m-%d}: %{y:,} violent incidents<extra></extra>",
+    ),
+    row=2,
+    col=1,
+)
+highest = max(
+    [0.0]
+    + ([float(backtest["model"].max())] if backtest is not None and not backtest.empty else [])
+    + ([float(stored["probability"].max())] if not stored.empty else [])
+)
+top = min(1.0, max(0.55, highest * 1.2))
+figure.update_yaxes(range=[0, top], tickformat=".0%", title_text="P(surge)", row=1, col=1)
+figure.update_yaxes(title_text="violent / week", rangemode="tozero", row=2, col=1)
+figure.update_xaxes(tickformat="%Y-%m-%d", row=2, col=1)
+figure.update_layout(
+    height=460,
+    bargap=0,
+    margin={"t": 10, "b": 10, "l": 10, "r": 10},
+    legend={"orientation": "h", "y": -0.12},
+)
+st.plotly_chart(figure, config=ui.PLOTLY_CONFIG, key="theatre_history")
+st.caption(
+    "Line: the model's forecast for each week, made by a model trained only on earlier weeks "
+    "(rolling-origin backtest). Diamonds: scores as stored when they were made. Shaded "
+    f"columns: weeks that a surge followed within {horizon} weeks. Bars below: violent "
+    "incidents per week, surge weeks in red."
+)
+if not stored.empty:
+    ui.download_csv(
+        "Score history (CSV)",
+        ui.scores_csv(stored.drop(columns=["id"], errors="ignore")),
+        f"scores-{theatre}.csv",
+        key="history_csv",
+    )
+
+# -- actors -----------------------------------------------------------------------------------
+st.subheader("Actors involved")
+spans = {"4 weeks": 4, "12 weeks": 12, "52 weeks": 52, "all time": None}
+span = st.segmented_control(
+    "Period", list(spans), default="12 weeks", key="actor_span", required=True
+)
+weeks = spans[span]
+actors_start = None if weeks is None else summary.last_date - dt.timedelta(weeks=weeks)
+actors = ui.actor_activity(theatre, actors_start, summary.last_date)
+st.dataframe(
+    actors,
+    hide_index=True,
+    column_config={
+        "actor": st.column_config.TextColumn("Actor", width="large"),
+        "incidents": ui.count_column("Incidents"),
+        "violent": ui.count_column("Violent"),
+        "fatalities": ui.count_column("Deaths"),
+        "first_date": st.column_config.DateColumn("First", format="YYYY-MM-DD"),
+        "last_date": st.column_config.DateColumn("Last", format="YYYY-MM-DD"),
+    },
+    height=300,
+)
+
+# -- recent incidents -------------------------------------------------------------------------
+st.subheader("Incidents")
+with st.container(horizontal=True, vertical_alignment="bottom"):
+    search = st.text_input(
+        "Search notes, actors, places and sources",
+        key="incident_search",
+        placeholder="e.g. drone, Ain al-Asad, Reuters",
+    )
+    period = st.date_input(
+        "Dates",
+        value=(
+            max(summary.first_date, summary.last_date - dt.timedelta(weeks=4)),
+            summary.last_date,
+        ),
+        min_value=summary.first_date,
+        max_value=summary.last_date,
+        format="YYYY-MM-DD",
+        key="incident_dates",
+    )
+    categories = st.multiselect(
+        "Categories",
+        ui.categories(),
+        default=ui.categories(),
+        format_func=ui.category_label,
+        key="incident_categories",
+    )
+if not isinstance(period, tuple) or len(period) != 2:
+    st.info("Choose the last day of the period too.")
+    st.stop()
+filters = {
+    "theatre_names": [theatre],
+    "start": period[0],
+    "end": period[1],
+    "categories": categories,
+    "search": search,
+}
+found = ui.find_incidents(**filters)
+shown = found.rows.drop(columns=["theatre", "latitude", "longitude"]).assign(
+    category=lambda f: f["category"].map(ui.category_label)
+)
+st.caption(
+    f"{found.total:,} incidents match"
+    + (f"; the newest {len(shown):,} are shown" if found.total > len(shown) else "")
+    + ". The download holds every match."
+)
+st.dataframe(
+    shown,
+    hide_index=True,
+    height=420,
+    column_config={
+        "event_date": st.column_config.DateColumn("Date", format="YYYY-MM-DD"),
+        "country": "Country",
+        "admin1": "Region",
+        "location": "Location",
+        "category": "Category",
+        "source_event_type": "Event type",
+        "actor1": "Actor 1",
+        "actor2": "Actor 2",
+        "fatalities": ui.count_column("Deaths"),
+        "notes": st.column_config.TextColumn("Notes", width="large"),
+        "source_text": "Sources",
+        "source": "Loaded from",
+        "source_id": "Id",
+    },
+)
+ui.download_csv(
+    f"These {found.total:,} incidents (CSV)",
+    ui.incidents_csv(**filters),
+    f"incidents-{theatre}-{period[0]:%Y-%m-%d}-to-{period[1]:%Y-%m-%d}.csv",
+    key="incidents_csv",
+)

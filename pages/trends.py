@@ -1,0 +1,200 @@
+"""Trends: weekly incidents per theatre by category, fatalities, rolling means, surge weeks."""
+
+import datetime as dt
+import math
+
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+import ui
+
+ui.page_header("Trends")
+summary = ui.require_incidents()
+
+available = ui.theatres_with_data()
+named = [name for name in available if name != "Other"] or available
+if len(named) > 8:  # e.g. governorates as theatres: start with the busiest six
+    busiest = ui.theatre_stats().sort_values("incidents", ascending=False)["theatre"]
+    named = [name for name in busiest if name in named][:6]
+first, last = summary.first_date, summary.last_date
+default_start = max(first, last - dt.timedelta(weeks=104))
+
+with st.container(horizontal=True, vertical_alignment="bottom"):
+    chosen = st.multiselect("Theatres", available, default=named, key="trend_theatres")
+    categories = st.multiselect(
+        "Categories",
+        ui.categories(),
+        default=ui.categories(),
+        format_func=ui.category_label,
+        key="trend_categories",
+    )
+with st.container(horizontal=True, vertical_alignment="bottom"):
+    period = st.date_input(
+        "Dates",
+        value=(default_start, last),
+        min_value=first,
+        max_value=last,
+        format="YYYY-MM-DD",
+        key="trend_dates",
+    )
+    window = st.select_slider(
+        "Rolling mean",
+        options=[1, 2, 4, 8, 13, 26],
+        value=4,
+        key="trend_window",
+        format_func=lambda w: f"{w} week{'s' if w != 1 else ''}",
+    )
+    scale = st.segmented_control(
+        "Scale", ["linear", "log"], default="linear", key="trend_scale", required=True
+    )
+
+if not chosen or not categories:
+    st.info("Choose at least one theatre and one category.")
+    st.stop()
+if not isinstance(period, tuple) or len(period) != 2:
+    st.info("Choose the last day of the period too.")
+    st.stop()
+start, end = period
+series = ui.weekly_series(chosen, categories, start, end, window)
+surges = ui.surge_weeks(chosen, start, end)
+colours = ui.theatre_colours()
+axis_type = "log" if scale == "log" else "linear"
+label = (
+    "all categories"
+    if len(categories) == len(ui.categories())
+    else ", ".join(ui.category_label(c) for c in categories)
+)
+
+
+def lines(value: str, unit: str, with_surges: bool) -> go.Figure:
+    figure = go.Figure()
+    for name in chosen:
+        part = series[series["theatre"] == name]
+        colour = colours.get(name, ui.OTHER_COLOUR)
+        figure.add_trace(
+            go.Scatter(
+                x=part["week"],
+                y=part[value],
+                mode="lines",
+                line={"color": colour, "width": 1},
+                opacity=0.35,
+                name=name,
+                legendgroup=name,
+                showlegend=False,
+                hovertemplate=f"{name}, week of %{{x|%Y-%m-%d}}: %{{y:,}} {unit}<extra></extra>",
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=part["week"],
+                y=part[f"{value}_mean"],
+                mode="lines",
+                line={"color": colour, "width": 2.5},
+                name=name,
+                legendgroup=name,
+                hovertemplate=(
+                    f"{name}, {window}-week mean to %{{x|%Y-%m-%d}}: %{{y:,.1f}} {unit}"
+                    "<extra></extra>"
+                ),
+            )
+        )
+        if with_surges:
+            marks = surges[surges["theatre"] == name].merge(
+                part[["week", value]], on="week", how="left"
+            )
+            figure.add_trace(
+                go.Scatter(
+                    x=marks["week"],
+                    y=marks[value],
+                    mode="markers",
+                    marker={
+                        "symbol": "triangle-up",
+                        "size": 11,
+                        "color": colour,
+                        "line": {"color": "#000000", "width": 1},
+                    },
+                    name=f"{name}: surge week",
+                    legendgroup=name,
+                    showlegend=False,
+                    customdata=marks["violent"],
+                    hovertemplate=(
+                        f"{name}: surge week of %{{x|%Y-%m-%d}} (%{{customdata:,}} violent "
+                        "incidents)<extra></extra>"
+                    ),
+                )
+            )
+    figure.update_xaxes(tickformat="%Y-%m-%d")
+    figure.update_yaxes(type=axis_type, title_text=f"{unit} a week", rangemode="tozero")
+    figure.update_layout(
+        height=360,
+        margin={"t": 10, "b": 10, "l": 10, "r": 10},
+        legend={"orientation": "h", "y": -0.15},
+        hovermode="closest",
+    )
+    return figure
+
+
+st.subheader(f"Weekly incidents ({label})")
+st.caption(
+    f"Thin lines: each week; thick lines: {window}-week mean. Triangles: surge weeks (violent "
+    f"incidents at least {ui.target().ratio:g}x the four weeks before, all categories)."
+)
+st.plotly_chart(lines("incidents", "incidents", True), config=ui.PLOTLY_CONFIG, key="trend_lines")
+
+st.subheader("By category")
+FACETS = 12
+faceted = chosen[:FACETS]
+if len(chosen) > FACETS:
+    st.caption(f"The first {FACETS} of the {len(chosen)} chosen theatres.")
+by_category = ui.weekly_by_category(faceted, categories, start, end)
+columns = min(3, len(faceted))
+rows = math.ceil(len(faceted) / columns)
+facets = make_subplots(
+    rows=rows,
+    cols=columns,
+    subplot_titles=faceted,
+    shared_xaxes=True,
+    vertical_spacing=0.12 if rows > 1 else 0.05,
+    horizontal_spacing=0.05,
+)
+for index, name in enumerate(faceted):
+    part = by_category[by_category["theatre"] == name]
+    for category in categories:
+        cells = part[part["category"] == category]
+        facets.add_trace(
+            go.Bar(
+                x=cells["week"],
+                y=cells["incidents"],
+                name=ui.category_label(category),
+                marker_color=ui.CATEGORY_COLOURS.get(category, ui.OTHER_COLOUR),
+                legendgroup=category,
+                showlegend=index == 0,
+                hovertemplate=(
+                    f"{name}, week of %{{x|%Y-%m-%d}}: %{{y:,}} "
+                    f"{ui.category_label(category).lower()}<extra></extra>"
+                ),
+            ),
+            row=index // columns + 1,
+            col=index % columns + 1,
+        )
+facets.update_layout(
+    barmode="stack",
+    bargap=0,
+    height=60 + 230 * rows,
+    margin={"t": 30, "b": 10, "l": 10, "r": 10},
+    legend={"orientation": "h", "y": -0.08},
+)
+facets.update_xaxes(tickformat="%Y-%m-%d", nticks=4)
+facets.update_yaxes(type=axis_type)
+st.plotly_chart(facets, config=ui.PLOTLY_CONFIG, key="trend_categories_chart")
+
+st.subheader("Weekly fatalities")
+st.plotly_chart(lines("fatalities", "deaths", False), config=ui.PLOTLY_CONFIG, key="trend_deaths")
+
+ui.download_csv(
+    "Weekly counts (CSV)",
+    ui.safe_csv(series),
+    f"weekly-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.csv",
+    key="trend_csv",
+)

@@ -1,0 +1,218 @@
+"""Upload: read a file, preview what it would change, commit it as one batch; list and undo."""
+
+import pandas as pd
+import streamlit as st
+
+import ui
+from risk.csv_stream import FileProblem
+from risk.store import StoreError
+
+ui.page_header("Upload")
+done = st.session_state.pop("upload_done", None)
+if done:
+    st.success(done, icon=":material/check_circle:")
+
+allowed = ui.change_allowed("load files or undo loads")
+try:
+    max_rows = ui.upload_max_rows()
+except ValueError as error:
+    st.error(f"{error}. Fix the setting and restart the dashboard.")
+    st.stop()
+max_mb = st.get_option("server.maxUploadSize")
+
+if allowed:
+    st.caption(
+        f"An ACLED export, a UCDP GED or Candidate file, or your own log in the native format "
+        f"(template: data/templates/native.csv). CSV or TSV, optionally gzipped or in a zip "
+        f"with one CSV; up to {max_mb:,} MB and {max_rows:,} rows. Load bigger files from a "
+        "terminal: python -m risk ingest FILE."
+    )
+    round_ = st.session_state.setdefault("upload_round", 0)
+    uploaded = st.file_uploader(
+        "Incident file", type=["csv", "tsv", "txt", "gz", "zip"], key=f"upload_{round_}"
+    )
+    if uploaded is not None:
+        file_key = f"{uploaded.file_id}|{uploaded.size}"
+        if st.session_state.get("preview_key") != file_key:
+            with st.spinner("Reading the file; nothing is stored yet..."):
+                try:
+                    st.session_state["preview"] = ui.preview_file(uploaded, uploaded.name, max_rows)
+                except FileProblem as problem:
+                    st.session_state["preview"] = problem
+            st.session_state["preview_key"] = file_key
+        preview = st.session_state["preview"]
+        if isinstance(preview, FileProblem):
+            st.error(
+                f"This file cannot be loaded: {ui.escape_markdown(preview)}",
+                icon=":material/block:",
+            )
+        else:
+            st.markdown("**Read as**")
+            st.text(preview.read_as)
+            with st.container(horizontal=True):
+                st.metric("Rows read", f"{preview.rows_read:,}", border=True)
+                st.metric("New", f"{preview.added:,}", border=True)
+                st.metric("Updated", f"{preview.updated:,}", border=True)
+                st.metric("Already stored", f"{preview.duplicates:,}", border=True)
+                st.metric("Rejected", f"{preview.rejected_count:,}", border=True)
+            if preview.first_date is not None:
+                st.text(f"Incidents from {preview.first_date} to {preview.last_date}")
+            if preview.theatres:
+                st.dataframe(
+                    pd.DataFrame(list(preview.theatres.items()), columns=["theatre", "rows"]),
+                    hide_index=True,
+                    column_config={
+                        "theatre": "Theatre",
+                        "rows": ui.count_column("Accepted rows"),
+                    },
+                    width="content",
+                )
+            if preview.rejected_count:
+                st.markdown(f"**Rejected rows ({preview.rejected_count:,})**")
+                rejected = pd.DataFrame(
+                    [(r.line, r.reason, r.raw) for r in preview.rejected],
+                    columns=["line", "reason", "raw"],
+                )
+                st.dataframe(
+                    rejected,
+                    hide_index=True,
+                    height=240,
+                    column_config={
+                        "line": ui.count_column("Line"),
+                        "reason": st.column_config.TextColumn("Reason", width="large"),
+                        "raw": st.column_config.TextColumn("Row as written", width="large"),
+                    },
+                )
+                ui.download_csv(
+                    "Rejected rows (CSV)",
+                    ui.safe_csv(rejected),
+                    "rejected-rows.csv",
+                    key="preview_rejections_csv",
+                )
+            changes = preview.added + preview.updated
+            if changes == 0:
+                st.info(
+                    "Nothing to load: every row is already stored or was rejected.",
+                    icon=":material/info:",
+                )
+            if st.button(
+                f"Load {preview.added:,} new and {preview.updated:,} updated incidents as one "
+                "batch",
+                type="primary",
+                disabled=changes == 0,
+                key="confirm_load",
+            ):
+                try:
+                    with st.status("Loading the file...", expanded=True) as status:
+                        report = ui.load_file(uploaded, uploaded.name, max_rows)
+                        status.write(
+                            f"Batch {report.batch_id}: {report.added:,} added, "
+                            f"{report.updated:,} updated."
+                        )
+                        status.update(label="Updating the scores...")
+                        scores = ui.update_scores()
+                        status.update(label="Done", state="complete")
+                except FileProblem as problem:
+                    st.error(
+                        f"This file cannot be loaded: {ui.escape_markdown(problem)}",
+                        icon=":material/block:",
+                    )
+                else:
+                    st.session_state["upload_done"] = (
+                        f"Loaded batch {report.batch_id}: {report.added:,} new, "
+                        f"{report.updated:,} updated, {report.duplicates:,} already stored, "
+                        f"{report.rejected_count:,} rejected. {scores}"
+                    )
+                    st.session_state["upload_round"] = round_ + 1
+                    st.session_state.pop("preview_key", None)
+                    st.session_state.pop("preview", None)
+                    st.rerun()
+
+st.subheader("Loads")
+loads = ui.batches()
+if loads.empty:
+    st.info("Nothing has been loaded yet.")
+    st.stop()
+st.dataframe(
+    loads[
+        [
+            "id",
+            "status",
+            "file_name",
+            "origin",
+            "read_as",
+            "finished_at",
+            "rows_read",
+            "added",
+            "updated",
+            "duplicates",
+            "rejected",
+            "undone_at",
+        ]
+    ],
+    hide_index=True,
+    height=min(400, 38 + 35 * len(loads)),
+    column_config={
+        "id": ui.count_column("Batch"),
+        "status": "Status",
+        "file_name": "File",
+        "origin": "Origin",
+        "read_as": "Read as",
+        "finished_at": st.column_config.DatetimeColumn("Loaded (UTC)", format="YYYY-MM-DD HH:mm"),
+        "rows_read": ui.count_column("Rows"),
+        "added": ui.count_column("New"),
+        "updated": ui.count_column("Updated"),
+        "duplicates": ui.count_column("Already stored"),
+        "rejected": ui.count_column("Rejected"),
+        "undone_at": st.column_config.DatetimeColumn("Undone (UTC)", format="YYYY-MM-DD HH:mm"),
+    },
+)
+
+with_rejections = loads[loads["rejected"] > 0]
+if not with_rejections.empty:
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        batch = st.selectbox(
+            "Rejected rows of batch",
+            with_rejections["id"].tolist(),
+            format_func=lambda i: f"{i}: {loads.set_index('id').at[i, 'file_name']}",
+            key="rejections_batch",
+        )
+        ui.download_csv(
+            "Rejected rows (CSV)",
+            ui.rejections_csv(int(batch)),
+            f"batch-{batch}-rejected-rows.csv",
+            key="batch_rejections_csv",
+        )
+
+committed = loads[loads["status"] == "committed"].set_index("id")
+if allowed and not committed.empty:
+    st.subheader("Undo a load")
+    batch = st.selectbox(
+        "Batch",
+        committed.index.tolist(),
+        format_func=lambda i: f"{i}: {committed.at[i, 'file_name']}",
+        key="undo_batch",
+    )
+    entry = committed.loc[batch]
+    sure = st.checkbox(
+        f"Take batch {batch} out: remove the {entry['added']:,} incidents it added and restore "
+        f"the {entry['updated']:,} it updated to their earlier versions.",
+        key="undo_sure",
+    )
+    if st.button("Undo this load", disabled=not sure, key="undo_button"):
+        try:
+            with st.spinner(f"Undoing batch {batch} and updating the scores..."):
+                undone = ui.undo(int(batch))
+                scores = ui.update_scores()
+        except StoreError as error:
+            st.error(
+                f"Batch {batch} was not undone: {ui.escape_markdown(error)}",
+                icon=":material/block:",
+            )
+        else:
+            st.session_state["upload_done"] = (
+                f"Undid batch {undone.batch_id}: {undone.removed:,} incidents removed, "
+                f"{undone.restored:,} restored. {scores}"
+            )
+            st.session_state.pop("undo_sure", None)
+            st.rerun()
