@@ -1,0 +1,160 @@
+"""Drive the dashboard in Debian's Chromium: start a server, open pages, wait until drawn.
+
+Shared by the browser tests (tests/browser/) and the page benchmark (bench/ui.py). Playwright
+drives /usr/bin/chromium; browsers are never downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, Playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1366, "height": 768}
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A page: its navigation label, its title, and how many plotly charts it draws."""
+
+    label: str
+    title: str
+    charts: int
+    slug: str
+
+
+PAGES = (
+    PageSpec("Overview", "Regional escalation risk", 1, "overview"),
+    PageSpec("Trends", "Trends", 3, "trends"),
+    PageSpec("Theatre detail", "Theatre detail", 1, "theatre"),
+    PageSpec("Map", "Map", 1, "map"),
+    PageSpec("Upload", "Upload", 0, "upload"),
+    PageSpec("Model", "Model", 3, "model"),
+    PageSpec("Data", "Data", 0, "data"),
+)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(database_url: str, port: int, log: Path, **env: str) -> subprocess.Popen:
+    """``streamlit run dashboard.py`` on 127.0.0.1:port, in its own process group."""
+    environment = {**os.environ, "RISK_DATABASE_URL": database_url, "RISK_LOAD_DEMO": "0", **env}
+    with open(log, "wb") as output:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "dashboard.py",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                "none",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {server.returncode}: {log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.3)
+    stop_server(server)
+    raise RuntimeError(f"streamlit did not answer on {base} within 60 s: {log.read_text()}")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def launch(playwright: Playwright) -> Browser:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def open_dashboard(browser: Browser, base: str) -> Page:
+    """A 1366x768 page on the dashboard's front page (sub-page URLs are not opened directly)."""
+    page = browser.new_context(viewport=VIEWPORT).new_page()
+    page.goto(f"{base}/")
+    wait_drawn(page, PAGES[0])
+    return page
+
+
+def go_to(page: Page, spec: PageSpec, timeout: float = 60) -> float:
+    """Click the page's navigation link; seconds until its title and charts are drawn."""
+    start = time.perf_counter()
+    page.locator('[data-testid="stTopNavLink"]').filter(has_text=spec.label).first.click()
+    wait_drawn(page, spec, timeout)
+    return time.perf_counter() - start
+
+
+def wait_drawn(page: Page, spec: PageSpec, timeout: float = 60) -> None:
+    """Until the page's title shows, the script has finished and every chart has drawn."""
+    page.get_by_role("heading", name=spec.title, exact=True).wait_for(timeout=timeout * 1000)
+    page.wait_for_function(
+        """(charts) => {
+            if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+            if (document.querySelector('[data-stale="true"]')) return false;
+            const plots = document.querySelectorAll('.js-plotly-plot');
+            if (plots.length < charts) return false;
+            for (const plot of plots) {
+                if (!plot.querySelector('.main-svg')) return false;
+                if (plot.querySelector('g.geo') &&
+                    !plot.querySelector('g.geo g.layer.land > path[d]')) return false;
+            }
+            return true;
+        }""",
+        arg=spec.charts,
+        timeout=timeout * 1000,
+        polling=50,
+    )
+
+
+def land_path(page: Page) -> str:
+    """The ``d`` of the map's land layer ('' when plotly drew no land)."""
+    land = page.locator(".js-plotly-plot g.geo g.layer.land > path").first
+    land.wait_for(state="attached", timeout=30_000)
+    return land.get_attribute("d") or ""

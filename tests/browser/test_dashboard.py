@@ -1,0 +1,136 @@
+"""The dashboard in a real browser: every page loads cleanly and offline, the map draws land,
+and a CSV uploaded through the file input changes the counts. Saves docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import driver
+import pytest
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = driver.ROOT / "docs" / "screenshots"
+
+
+class Traffic:
+    """Every request a page makes, and those that failed."""
+
+    def __init__(self, page, base: str) -> None:
+        self.host = urlsplit(base).netloc
+        self.requests: list[str] = []
+        self.failed: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.on("requestfailed", lambda request: self.failed.append(request.url))
+        page.on(
+            "response",
+            lambda response: (
+                self.failed.append(f"{response.status} {response.url}")
+                if response.status >= 400
+                else None
+            ),
+        )
+
+    def outside(self) -> list[str]:
+        return [
+            url
+            for url in self.requests
+            if not url.startswith(("data:", "blob:")) and urlsplit(url).netloc != self.host
+        ]
+
+
+def assert_clean(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+    for kind in ("stAlertContentError", "stAlertContentWarning"):
+        assert page.locator(f'[data-testid="{kind}"]').count() == 0, kind
+    body = page.locator('[data-testid="stMain"]').inner_text()
+    assert "Traceback" not in body and "Error:" not in body
+
+
+def test_every_page_loads_cleanly_and_offline(dashboard, browser):
+    page = browser.new_context(viewport=driver.VIEWPORT).new_page()
+    traffic = Traffic(page, dashboard)
+    page.goto(f"{dashboard}/")
+    driver.wait_drawn(page, driver.PAGES[0])
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for spec in driver.PAGES:
+        driver.go_to(page, spec)
+        assert_clean(page)
+        assert "simulated demo data" in page.locator('[data-testid="stMain"]').inner_text()
+        page.screenshot(path=SCREENSHOTS / f"{spec.slug}.png")
+    assert traffic.failed == []
+    assert traffic.outside() == []
+    assert any("/app/static/world_50m.json" in url for url in traffic.requests)
+    page.context.close()
+
+
+def test_the_map_draws_land_from_the_shipped_shapes(dashboard, browser):
+    page = driver.open_dashboard(browser, dashboard)
+    driver.go_to(page, next(s for s in driver.PAGES if s.slug == "map"))
+    assert re.match(r"M[\d.\-,]+", driver.land_path(page))
+    assert page.locator(".js-plotly-plot g.geo .scattergeo path.point").count() > 100
+    page.context.close()
+
+
+def test_choosing_a_theatre_opens_its_detail(dashboard, browser):
+    page = driver.open_dashboard(browser, dashboard)
+    page.locator('[data-testid="stPageLink"]').filter(has_text="Yemen & Red Sea").click()
+    driver.wait_drawn(page, next(s for s in driver.PAGES if s.slug == "theatre"))
+    assert "theatre=Yemen" in page.url
+    box = page.locator('[data-testid="stSelectbox"]').first
+    chosen = (
+        box.inner_text()
+        + " "
+        + " ".join(box.locator("input").evaluate_all("(inputs) => inputs.map((i) => i.value)"))
+    )
+    assert "Yemen & Red Sea" in chosen, chosen
+    page.context.close()
+
+
+NEW_INCIDENTS = (
+    "id,date,country,admin1,location,latitude,longitude,event_type,actor1,fatalities,notes\n"
+    "browser-1,2024-12-30,Iraq,Baghdad,Baghdad,33.31,44.36,battle,Unknown,2,=1+1 test\n"
+    "browser-2,2024-12-30,Syria,Aleppo,Aleppo,36.2,37.16,protest,Protesters,0,<b>bold</b>\n"
+    "browser-3,2024-12-31,Iran,Tehran,Tehran,35.69,51.39,riot,Rioters,0,plain\n"
+    "browser-4,2024-12-31,Iran,Tehran,Tehran,35.69,51.39,riot,Rioters,-5,negative\n"
+)
+
+
+def incidents_in_all(page) -> str:
+    driver.go_to(page, next(s for s in driver.PAGES if s.slug == "data"))
+    caption = page.get_by_text(re.compile(r"incidents in all")).inner_text()
+    return caption.split(" incidents in all")[0]
+
+
+def test_a_csv_uploaded_through_the_file_input_changes_the_counts(dashboard, browser, tmp_path):
+    page = driver.open_dashboard(browser, dashboard)
+    traffic = Traffic(page, dashboard)
+    before = incidents_in_all(page)
+    upload = next(s for s in driver.PAGES if s.slug == "upload")
+    driver.go_to(page, upload)
+    file = tmp_path / "my-log.csv"
+    file.write_text(NEW_INCIDENTS, encoding="utf-8")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(file)
+    page.get_by_text("Rows read").wait_for(timeout=60_000)
+    metrics = page.locator('[data-testid="stMetric"]')
+    assert metrics.filter(has_text="New").inner_text().endswith("3")
+    assert metrics.filter(has_text="Rejected").inner_text().endswith("1")
+    page.get_by_role("button", name=re.compile(r"^Load 3 new")).click()
+    page.get_by_text(re.compile(r"Loaded batch \d+: 3 new")).wait_for(timeout=120_000)
+    assert_clean(page)
+    # The note's markup is shown as text in the table, never rendered.
+    assert page.locator('[data-testid="stMain"] b', has_text="bold").count() == 0
+    after = incidents_in_all(page)
+    assert int(after.replace(",", "")) == int(before.replace(",", "")) + 3
+
+    # A refused file's name is shown as text: its markdown image fetches nothing.
+    driver.go_to(page, upload)
+    named = tmp_path / "![x](http:__tracker.example_t.png).csv"
+    named.write_text("<!DOCTYPE html><html><body>Log in</body></html>\n", encoding="utf-8")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(named)
+    page.get_by_text(re.compile("This file cannot be loaded")).wait_for(timeout=60_000)
+    assert "tracker.example" in page.locator('[data-testid="stAlertContentError"]').inner_text()
+    assert traffic.outside() == []
+    assert traffic.failed == []
+    page.context.close()
