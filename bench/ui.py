@@ -1,0 +1,160 @@
+"""Benchmark: how fast the dashboard's pages draw on a store of 1M incidents.
+
+    .venv/bin/python bench/ui.py [--rows 1000000] [--data demo|generator] [--rounds 3]
+
+Builds a SQLite store under bench/out/ (kept between runs; --rebuild makes it again), trains
+and scores with ``python -m risk init``, starts the dashboard on 127.0.0.1, and opens every
+page in headless Chromium by its navigation link, printing the seconds from the click until
+the page's title and all its charts have drawn: once on the cold server, then ``--rounds``
+times warm (median and worst). Then it times the upload preview of a 100,000-row file (from
+bench/ingest.py's generator) from choosing the file in the real file input until the
+preview's counts show. Not a test: the numbers depend on the machine.
+
+``--data demo`` (default) repeats the simulated demo (2022-2024) with new ids and jittered
+places up to ``--rows``, so the store has the demo's surges and a model can be trained and
+scored. ``--data generator`` uses bench/ingest.py's generator alone: its dates are uniform
+over 2018-2024, so there are no surges, no model can be trained and pages show counts only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gzip
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "browser")]
+
+import driver  # noqa: E402  (tests/browser/driver.py: start the server, wait for pages)
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from bench.ingest import write_file  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+DEMO = ROOT / "data" / "demo" / "acled_demo.csv.gz"
+TARGETS = {"overview": 2.0}
+DEFAULT_TARGET = 3.0
+PREVIEW_ROWS = 100_000
+PREVIEW_TARGET = 5.0
+
+
+def write_scaled_demo(path: Path, rows: int) -> None:
+    """The demo repeated until ``rows``: new ids, places jittered by up to ~3 km."""
+    rng = random.Random(20240120)
+    with gzip.open(DEMO, "rt", encoding="utf-8", newline="") as source:
+        demo = list(csv.DictReader(source))
+    columns = list(demo[0])
+    with open(path, "w", encoding="utf-8", newline="") as target:
+        writer = csv.DictWriter(target, fieldnames=columns)
+        writer.writeheader()
+        written, copy = 0, 0
+        while written < rows:
+            # The last copy is thinned evenly, so every theatre keeps its shape over time.
+            keep = min(1.0, (rows - written) / len(demo))
+            for row in demo:
+                if written >= rows or (keep < 1.0 and rng.random() > keep):
+                    continue
+                if copy:
+                    row = dict(row)
+                    row["event_id_cnty"] = f"{row['event_id_cnty']}-{copy}"
+                    for axis in ("latitude", "longitude"):
+                        if row[axis]:
+                            row[axis] = f"{float(row[axis]) + rng.uniform(-0.03, 0.03):.4f}"
+                writer.writerow(row)
+                written += 1
+            copy += 1
+
+
+def run(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def build_store(database: Path, rows: int, data: str) -> None:
+    source = OUT / f"ui_{data}_{rows}.csv"
+    if not source.exists():
+        start = time.perf_counter()
+        (write_scaled_demo if data == "demo" else write_file)(source, rows)
+        print(f"wrote {source.name} in {time.perf_counter() - start:.0f} s")
+    env = {**os.environ, "RISK_DATABASE_URL": f"sqlite:///{database}", "RISK_LOAD_DEMO": "0"}
+    seconds = run([sys.executable, "-m", "risk", "ingest", str(source)], env)
+    print(f"ingested {rows:,} rows in {seconds:.0f} s")
+    seconds = run([sys.executable, "-m", "risk", "init"], env)
+    print(f"init (panel, model selection by backtest, scores) in {seconds:.0f} s")
+
+
+def verdict(seconds: float, target: float) -> str:
+    return "ok" if seconds <= target else f"SLOW (target {target:g} s)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--data", choices=("demo", "generator"), default="demo")
+    parser.add_argument("--rounds", type=int, default=3, help="warm visits of every page")
+    parser.add_argument("--rebuild", action="store_true", help="build the store again")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    database = OUT / f"ui_{args.data}_{args.rows}.db"
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; store: {database.name}"
+    )
+    if args.rebuild or not database.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+        build_store(database, args.rows, args.data)
+    upload = OUT / f"upload_{PREVIEW_ROWS}.csv"
+    if not upload.exists():
+        write_file(upload, PREVIEW_ROWS)
+
+    port = driver.free_port()
+    server = driver.start_server(f"sqlite:///{database}", port, OUT / "ui_streamlit.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with sync_playwright() as playwright:
+            browser = driver.launch(playwright)
+            start = time.perf_counter()
+            page = driver.open_dashboard(browser, base)
+            print(f"first load of the overview, cold server: {time.perf_counter() - start:.2f} s")
+            print("\npage              cold (s)   warm median (s)   warm worst (s)")
+            for spec in (*driver.PAGES[1:], driver.PAGES[0]):
+                cold = driver.go_to(page, spec)
+                warm = []
+                for _ in range(args.rounds):
+                    driver.go_to(page, driver.PAGES[4 if spec.slug != "upload" else 6])
+                    warm.append(driver.go_to(page, spec))
+                target = TARGETS.get(spec.slug, DEFAULT_TARGET)
+                print(
+                    f"{spec.label:<16}{cold:>9.2f}{statistics.median(warm):>18.2f}"
+                    f"{max(warm):>17.2f}   {verdict(max(warm), target)}"
+                )
+
+            driver.go_to(page, driver.PAGES[4])
+            start = time.perf_counter()
+            page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(
+                upload
+            )
+            page.get_by_text("Rows read").wait_for(timeout=300_000)
+            seconds = time.perf_counter() - start
+            size = upload.stat().st_size / 1e6
+            print(
+                f"\nupload preview of {PREVIEW_ROWS:,} rows ({size:.0f} MB), from choosing the "
+                f"file to the counts: {seconds:.2f} s   {verdict(seconds, PREVIEW_TARGET)}"
+            )
+            browser.close()
+    finally:
+        driver.stop_server(server)
+
+
+if __name__ == "__main__":
+    main()
