@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -258,8 +259,11 @@ def theatre_overview(panel: pd.DataFrame, latest: pd.DataFrame, weeks: int = 26)
     frame["week"] = week
     frame["violent"] = frame["theatre"].map(now["violent"]).fillna(0).astype("int64")
     scored = latest.set_index("theatre") if not latest.empty else None
-    for column in ("probability", "band", "change", "expected", "lower", "upper"):
-        frame[column] = frame["theatre"].map(scored[column]) if scored is not None else None
+    for column in ("probability", "change", "expected", "lower", "upper"):
+        frame[column] = (
+            frame["theatre"].map(scored[column]).astype(float) if scored is not None else np.nan
+        )
+    frame["band"] = frame["theatre"].map(scored["band"]) if scored is not None else None
     frame["surges_52"] = frame["theatre"].map(surges).fillna(0).astype("int64")
     frame["recent"] = [list(recent.get(name, [])) for name in frame["theatre"]]
     return frame[columns]

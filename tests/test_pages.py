@@ -72,6 +72,16 @@ def one_theatre_store(tmp_path_factory) -> Path:
     return build_store(folder / "iraq.db", iraq)
 
 
+@pytest.fixture(scope="session")
+def unscored_store(one_theatre_store, tmp_path_factory) -> Path:
+    """Incidents, but no model and no scores (too little data, or never trained)."""
+    path = copy_store(one_theatre_store, tmp_path_factory.mktemp("unscored") / "unscored.db")
+    with sqlite3.connect(path) as connection:
+        connection.execute("DELETE FROM scores")
+        connection.execute("DELETE FROM models")
+    return path
+
+
 def use_store(monkeypatch, path: Path | None, tmp_path: Path) -> None:
     url = f"sqlite:///{path}" if path else f"sqlite:///{tmp_path / 'empty.db'}"
     monkeypatch.setenv("RISK_DATABASE_URL", url)
@@ -107,6 +117,11 @@ def listening_on(address: str):
     streamlit_config.set_option("server.address", address)
     yield
     streamlit_config.set_option("server.address", before)
+
+
+@pytest.fixture
+def unscored(unscored_store, monkeypatch, tmp_path):
+    use_store(monkeypatch, unscored_store, tmp_path)
 
 
 @pytest.fixture
@@ -177,6 +192,14 @@ def test_every_page_runs_on_a_one_theatre_store(one_theatre, page):
     app = open_page(page)
     assert_clean(app)
     assert DEMO_BANNER not in infos(app)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_a_store_without_a_model(unscored, page):
+    app = open_page(page)
+    assert_clean(app)
+    if page in {"pages/overview.py", "pages/theatre.py", "pages/model.py"}:
+        assert "no trained model yet" in infos(app)
 
 
 # -- what the pages show ----------------------------------------------------------------------

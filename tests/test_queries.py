@@ -247,6 +247,7 @@ def test_theatre_overview_joins_scores_and_recent_weeks():
     assert pd.isna(table.loc["B", "probability"])
     unscored = theatre_overview(panel, scored.iloc[0:0])
     assert unscored["week"].iloc[0] == panel["week"].max()
+    assert unscored["expected"].dtype == float and unscored["expected"].isna().all()
 
 
 def test_weekly_series_fills_quiet_weeks_with_zeros():
