@@ -18,6 +18,7 @@ import hmac
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -40,7 +41,7 @@ from risk.ingest import (
     undo_batch,
 )
 from risk.model import ModelError, describe_feature
-from risk.panel import SurgeTarget, weekly_counts, weekly_panel
+from risk.panel import SurgeTarget, weekly_actors, weekly_counts, weekly_panel
 from risk.schema import CATEGORIES
 from risk.scores import BANDS, make_scores, score_history
 from risk.store import Store
@@ -241,7 +242,13 @@ def _weekly_counts(key: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner="Building the weekly panel...", max_entries=4)
 def _panel(key: str) -> pd.DataFrame:
-    return weekly_panel(store(), theatres(), target(), counts=_weekly_counts(key))
+    opened, current = store(), theatres()
+    # The actor count is the panel's slowest scan: run it beside the weekly counts (each
+    # query has its own connection; SQLite readers and PostgreSQL run them in parallel).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        actors = pool.submit(weekly_actors, opened, current)
+        counts = _weekly_counts(key)
+        return weekly_panel(opened, current, target(), counts=counts, actors=actors.result())
 
 
 def panel() -> pd.DataFrame:
