@@ -33,7 +33,8 @@ VIEWPORT = {"width": 1366, "height": 768}
 
 @dataclass(frozen=True)
 class PageSpec:
-    """A page: its navigation label, its title, and how many plotly charts it draws."""
+    """A page: its navigation label, its title, and how many plotly charts it draws on the
+    demo data."""
 
     label: str
     title: str
@@ -123,34 +124,44 @@ def open_dashboard(browser: Browser, base: str) -> Page:
     return page
 
 
-def go_to(page: Page, spec: PageSpec, timeout: float = 60) -> float:
+def go_to(page: Page, spec: PageSpec, charts: int | None = None, timeout: float = 60) -> float:
     """Click the page's navigation link; seconds until its title and charts are drawn."""
     start = time.perf_counter()
     page.locator('[data-testid="stTopNavLink"]').filter(has_text=spec.label).first.click()
-    wait_drawn(page, spec, timeout)
+    wait_drawn(page, spec, charts, timeout)
     return time.perf_counter() - start
 
 
-def wait_drawn(page: Page, spec: PageSpec, timeout: float = 60) -> None:
-    """Until the page's title shows, the script has finished and every chart has drawn."""
+def wait_drawn(page: Page, spec: PageSpec, charts: int | None = None, timeout: float = 60) -> None:
+    """Until the page's title shows, its script has finished and its charts have drawn.
+
+    ``charts`` (default: the page's count on the demo data) is how many plotly charts to wait
+    for: their components load lazily, so one not yet in the page cannot be waited on
+    otherwise. The map counts as drawn when its land layer has a path.
+    """
     page.get_by_role("heading", name=spec.title, exact=True).wait_for(timeout=timeout * 1000)
     page.wait_for_function(
         """(charts) => {
-            if (document.querySelector('[data-testid="stStatusWidget"]')) return false;
+            const app = document.querySelector('[data-testid="stApp"]');
+            if (!app || app.dataset.testScriptState !== 'notRunning') return false;
             if (document.querySelector('[data-stale="true"]')) return false;
-            const plots = document.querySelectorAll('.js-plotly-plot');
-            if (plots.length < charts) return false;
-            for (const plot of plots) {
-                if (!plot.querySelector('.main-svg')) return false;
-                if (plot.querySelector('g.geo') &&
-                    !plot.querySelector('g.geo g.layer.land > path[d]')) return false;
+            const drawn = document.querySelectorAll('[data-testid="stPlotlyChart"]');
+            if (drawn.length < charts) return false;
+            for (const chart of drawn) {
+                if (!chart.querySelector('.js-plotly-plot .main-svg')) return false;
+                if (chart.querySelector('g.geo') &&
+                    !chart.querySelector('g.geo g.layer.land > path[d]')) return false;
             }
             return true;
         }""",
-        arg=spec.charts,
+        arg=spec.charts if charts is None else charts,
         timeout=timeout * 1000,
         polling=50,
     )
+
+
+def charts_drawn(page: Page) -> int:
+    return page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot').count()
 
 
 def land_path(page: Page) -> str:

@@ -57,6 +57,7 @@ def test_every_page_loads_cleanly_and_offline(dashboard, browser):
     for spec in driver.PAGES:
         driver.go_to(page, spec)
         assert_clean(page)
+        assert driver.charts_drawn(page) == spec.charts, spec.label
         assert "simulated demo data" in page.locator('[data-testid="stMain"]').inner_text()
         page.screenshot(path=SCREENSHOTS / f"{spec.slug}.png")
     assert traffic.failed == []
