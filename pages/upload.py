@@ -140,7 +140,6 @@ st.dataframe(
             "status",
             "file_name",
             "origin",
-            "read_as",
             "finished_at",
             "rows_read",
             "added",
@@ -148,6 +147,7 @@ st.dataframe(
             "duplicates",
             "rejected",
             "undone_at",
+            "read_as",
         ]
     ],
     hide_index=True,
