@@ -222,8 +222,18 @@ def _header_line(head: str) -> str:
     return head.rstrip("\r\n")
 
 
+def _split_header(header: str, separator: str) -> list[str]:
+    """The header's field names; csv.Error when the line is not valid CSV."""
+    return next(csv.reader(io.StringIO(header), delimiter=separator), [])
+
+
 def _detect_separator(header: str) -> str:
-    counts = {sep: len(next(csv.reader([header], delimiter=sep))) for sep in SEPARATORS}
+    counts = {}
+    for sep in SEPARATORS:
+        try:
+            counts[sep] = len(_split_header(header, sep))
+        except csv.Error:
+            counts[sep] = 0
     return max(SEPARATORS, key=lambda sep: counts[sep])
 
 
@@ -305,7 +315,12 @@ class CsvStream:
         header = _header_line(head_text)
         self._header_newlines = header.count("\n")
         self.separator = _detect_separator(header)
-        self.original_columns = next(csv.reader([header], delimiter=self.separator))
+        try:
+            self.original_columns = _split_header(header, self.separator)
+        except csv.Error as error:
+            raise FileProblem(
+                f"{self.name}: line 1 (the header) is not valid CSV ({error}); check its quotes"
+            ) from None
         names: list[str] = []
         for raw_name in self.original_columns:
             name = normalise_header(raw_name) or f"column_{len(names) + 1}"

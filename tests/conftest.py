@@ -44,6 +44,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
@@ -378,3 +379,11 @@ class _ThrowawayPostgres:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
         _RUNNING.discard(self)
+
+
+# Property tests: the suite runs a fixed (derandomised) search so CI is reproducible; run
+# HYPOTHESIS_PROFILE=explore .venv/bin/python -m pytest tests/test_loaders_properties.py to
+# search ten times wider with fresh random examples.
+settings.register_profile("ci", max_examples=2000, derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", max_examples=20_000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -90,7 +90,7 @@ def incident_files(draw):
     return data
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(incident_files())
 def test_loaders_accept_valid_rows_reject_with_reasons_or_refuse_the_file(data):
     try:
