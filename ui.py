@@ -574,6 +574,65 @@ def source_status() -> tuple[list[dict[str, Any]] | None, str | None]:
     return _source_status(data_key())
 
 
+def freshness_warnings(now: dt.date | None = None) -> list[str]:
+    """Plain sentences for the overview: data behind the calendar, stale sources."""
+    warnings = []
+    last = summary().last_date
+    today = now or dt.datetime.now(dt.UTC).date()
+    last_sunday = today - dt.timedelta(days=(today.weekday() + 1) % 7 or 7)
+    if last is not None and last < last_sunday and not _holds_demo(data_key()):
+        week = last_sunday - dt.timedelta(days=6)
+        warnings.append(
+            f"The newest incident is from {last:%Y-%m-%d}, so the latest complete week "
+            f"({week_label(week)}) has no data: scores describe an older week. Load newer data, "
+            "or check the sources on the Data page."
+        )
+    sources, _ = source_status()
+    # A source never tried is set-up, not news: the Data page lists it; here only the ones
+    # that were pulled and have since gone quiet or started failing.
+    stale = [s["name"] for s in sources or [] if s.get("stale") and s.get("last_attempt")]
+    if stale:
+        warnings.append(
+            f"Stale source{'s' if len(stale) > 1 else ''}: {', '.join(stale)} (no successful "
+            "pull within twice the refresh interval). See the Data page."
+        )
+    return warnings
+
+
+def recent_runs(n: int = 10) -> pd.DataFrame:
+    """The last refresh runs (not cached: a failed run changes no data, yet must show)."""
+    from risk.refresh import recent_runs as runs
+
+    rows = runs(store(), n)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    for column in ("started_at", "finished_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame["model"] = [
+        (m or {}).get("note") or (m or {}).get("status") or "" for m in frame.get("model", [])
+    ]
+    frame["sources"] = [
+        ", ".join(f"{x['name']}: {x['status']}" for x in sources or [])
+        for sources in frame["sources"]
+    ]
+    return frame
+
+
+def refresh_now(progress: Callable[[str], None]) -> Any:
+    """Run the scheduled refresh here and now (risk.refresh.run_refresh), reporting progress.
+
+    Raises RefreshBusy while another refresh runs and ConfigError for a bad sources file.
+    """
+    from risk.refresh import run_refresh
+
+    record = run_refresh(
+        store(), theatres=theatres(), target=target(), trigger="dashboard", progress=progress
+    )
+    _source_status.clear()
+    return record
+
+
 # -- page furniture ---------------------------------------------------------------------------
 # Our own constant CSS (no data in it): room for content on a 1366x768 laptop screen.
 _LAYOUT_CSS = """<style>
@@ -661,6 +720,11 @@ def require_incidents() -> queries.StoreSummary:
         st.page_link("pages/upload.py", label="Go to Upload", icon=":material/upload:")
         st.stop()
     return current
+
+
+def utc_column(label: str) -> Any:
+    """A date-time column shown to the minute (values are UTC)."""
+    return st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm")
 
 
 def count_column(label: str, help: str | None = None) -> Any:

@@ -68,6 +68,80 @@ else:
         ],
     )
 
+if sources is not None:
+    st.markdown("**Refresh now** pulls every enabled source, loads what is new and rescores.")
+    # The outcome of a click, shown after the rerun that redraws the tables above with it.
+    outcome = st.session_state.pop("risk_refresh_outcome", None)
+    if outcome is not None:
+        text, failed = outcome
+        if failed:
+            st.warning(text, icon=":material/sync_problem:")
+        else:
+            st.success(text, icon=":material/sync:")
+    if ui.change_allowed("refresh the sources now") and st.button(
+        "Refresh now", icon=":material/sync:"
+    ):
+        from risk.refresh import RefreshBusy
+        from risk.sources import ConfigError
+
+        with st.status("Refreshing the sources...", expanded=True) as progress:
+            try:
+                record = ui.refresh_now(progress=progress.write)
+            except RefreshBusy as busy:
+                progress.update(label="Another refresh is running", state="error")
+                st.warning(str(busy))
+            except ConfigError as error:
+                progress.update(label="The sources file cannot be used", state="error")
+                st.error(str(error))
+            else:
+                failed = record.status != "ok"
+                text = (
+                    f"Refresh {'finished with failures' if failed else 'done'}: "
+                    f"{record.added:,} added, {record.updated:,} updated, "
+                    f"{record.withdrawn:,} withdrawn."
+                )
+                if record.failed:
+                    text += f" Failed: {', '.join(s.name for s in record.failed)}."
+                if failed:
+                    text += " See the run below."
+                st.session_state["risk_refresh_outcome"] = (text, failed)
+                st.rerun()
+
+runs = ui.recent_runs()
+if not runs.empty:
+    st.markdown("**Recent refresh runs**")
+    st.dataframe(
+        runs[
+            [
+                "id",
+                "trigger",
+                "started_at",
+                "finished_at",
+                "status",
+                "added",
+                "updated",
+                "withdrawn",
+                "sources",
+                "model",
+                "error",
+            ]
+        ],
+        hide_index=True,
+        column_config={
+            "id": ui.count_column("Run"),
+            "trigger": "Trigger",
+            "started_at": ui.utc_column("Started (UTC)"),
+            "finished_at": ui.utc_column("Finished (UTC)"),
+            "status": "Status",
+            "added": ui.count_column("Added"),
+            "updated": ui.count_column("Updated"),
+            "withdrawn": ui.count_column("Withdrawn"),
+            "sources": st.column_config.TextColumn("Sources", width="medium"),
+            "model": st.column_config.TextColumn("Model", width="medium"),
+            "error": st.column_config.TextColumn("Error", width="large"),
+        },
+    )
+
 st.subheader("Loads by origin")
 origins = ui.loads_by_origin()
 if origins.empty:

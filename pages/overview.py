@@ -9,6 +9,8 @@ import ui
 
 ui.page_header("Regional escalation risk")
 ui.require_incidents()
+for warning in ui.freshness_warnings():
+    st.warning(warning, icon=":material/schedule:")
 
 horizon = ui.target().horizon
 table = ui.overview()

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from risk.ingest import ingest_file
 from risk.store import Store
@@ -17,7 +17,6 @@ from tests.browser.driver import (
     ROOT,
     free_port,
     go_to,
-    launch,
     open_dashboard,
     start_server,
     stop_server,
@@ -38,7 +37,7 @@ def total_incidents(page: Page) -> int:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_two_dashboards_and_a_refresh_share_one_postgresql(database_url, tmp_path):
+def test_two_dashboards_and_a_refresh_share_one_postgresql(database_url, browser, tmp_path):
     store = Store(database_url)
     ingest_file(store, DATA / "acled_current.csv")
     store.dispose()
@@ -47,34 +46,34 @@ def test_two_dashboards_and_a_refresh_share_one_postgresql(database_url, tmp_pat
         start_server(database_url, port, tmp_path / f"server{i}.log")
         for i, port in enumerate(ports)
     ]
+    pages = []
     try:
-        with sync_playwright() as playwright:
-            browser = launch(playwright)
-            pages = [open_dashboard(browser, f"http://127.0.0.1:{port}") for port in ports]
-            assert [total_incidents(page) for page in pages] == [8, 8]
+        pages = [open_dashboard(browser, f"http://127.0.0.1:{port}") for port in ports]
+        assert [total_incidents(page) for page in pages] == [8, 8]
 
-            # The scheduler's job, from a third process: a refresh that loads a dropped file.
-            incoming = tmp_path / "incoming"
-            incoming.mkdir()
-            (incoming / "log.csv").write_text(
-                "id,date,country,event_type,fatalities\n"
-                + "".join(f"d{i},2024-01-2{i},Iraq,battle,{i}\n" for i in range(5))
-            )
-            sources = tmp_path / "sources.toml"
-            sources.write_text('[[source]]\nname = "drop"\nkind = "folder"\npath = "incoming"\n')
-            env = {**os.environ, "RISK_DATABASE_URL": database_url, "RISK_SOURCES": str(sources)}
-            refresh = subprocess.run(
-                [sys.executable, "-m", "risk", "refresh"],
-                env=env,
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
-            assert refresh.returncode == 0, refresh.stderr
+        # The scheduler's job, from a third process: a refresh that loads a dropped file.
+        incoming = tmp_path / "incoming"
+        incoming.mkdir()
+        (incoming / "log.csv").write_text(
+            "id,date,country,event_type,fatalities\n"
+            + "".join(f"d{i},2024-01-2{i},Iraq,battle,{i}\n" for i in range(5))
+        )
+        sources = tmp_path / "sources.toml"
+        sources.write_text('[[source]]\nname = "drop"\nkind = "folder"\npath = "incoming"\n')
+        env = {**os.environ, "RISK_DATABASE_URL": database_url, "RISK_SOURCES": str(sources)}
+        refresh = subprocess.run(
+            [sys.executable, "-m", "risk", "refresh"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert refresh.returncode == 0, refresh.stderr
 
-            assert [total_incidents(page) for page in pages] == [13, 13]
-            browser.close()
+        assert [total_incidents(page) for page in pages] == [13, 13]
     finally:
+        for page in pages:
+            page.context.close()
         for server in servers:
             stop_server(server)
