@@ -495,3 +495,35 @@ def test_a_file_with_nothing_new_cannot_be_committed(demo_copy, on_localhost):
     assert {m.label: m.value for m in app.metric}["Already stored"] == "3"
     assert app.button(key="confirm_load").disabled
     assert "Nothing to load" in infos(app)
+
+
+# -- non-Latin text ---------------------------------------------------------------------------
+@pytest.fixture
+def arabic(monkeypatch, tmp_path):
+    """A store of the bad-input corpus's Arabic, right-to-left file."""
+    path = build_store(tmp_path / "arabic.db", DATA / "bad/31_arabic_right_to_left.csv")
+    use_store(monkeypatch, path, tmp_path)
+    return f"sqlite:///{path}"
+
+
+def test_arabic_text_reaches_the_page_and_the_export_unchanged(arabic):
+    from risk.export import safe_csv
+    from risk.queries import find_incidents
+    from risk.store import Store
+    from risk.theatres import load_theatres
+
+    actor, notes = "أنصار الله", "هجوم صاروخي على سفينة تجارية في البحر الأحمر"
+    app = open_page("pages/theatre.py", theatre="Yemen & Red Sea")
+    assert_clean(app)
+    shown = app.dataframe[-1].value
+    assert actor in shown["actor1"].tolist() and notes in shown["notes"].tolist()
+    assert "\u202eevil\u202c" in shown["actor1"].tolist()
+
+    # The page's download runs exactly this (ui.incidents_csv).
+    store = Store(arabic)
+    page = find_incidents(
+        store, load_theatres(ROOT / "data/theatres.toml"), theatre_names=["Yemen & Red Sea"]
+    )
+    store.dispose()
+    rows = list(csv.DictReader(io.StringIO(safe_csv(page.rows).decode("utf-8-sig"))))
+    assert {(r["actor1"], r["notes"], r["country"]) for r in rows} >= {(actor, notes, "اليمن")}
