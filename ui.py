@@ -16,7 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
+import logging
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -44,9 +46,11 @@ from risk.model import ModelError, describe_feature
 from risk.panel import SurgeTarget, weekly_actors, weekly_counts, weekly_panel
 from risk.schema import CATEGORIES
 from risk.scores import BANDS, make_scores, score_history
-from risk.store import Store
+from risk.store import Store, StoreError
 from risk.theatres import OTHER, Theatres, load_theatres
 from risk.training import latest_model, model_metadata, train
+
+_log = logging.getLogger(__name__)
 
 # One colour per theatre (by position in the theatres file), per band and per category, on
 # every page.
@@ -122,6 +126,28 @@ LOCAL_ADDRESSES = frozenset({"localhost", "127.0.0.1", "::1"})
 DEFAULT_UPLOAD_MAX_ROWS = 1_000_000
 
 
+# -- running a page ---------------------------------------------------------------------------
+def run_page(page: Any) -> None:
+    """Run the chosen page; a database that is down or unreachable is a message, not a trace."""
+    try:
+        page.run()
+    except StoreError as error:
+        st.error(
+            f"{error}\n\nCheck `RISK_DATABASE_URL` and that the database server is running, "
+            "then reload the page.",
+            icon=":material/database_off:",
+        )
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+        # The driver's own first line: no SQL, no parameters, no connection string.
+        reason = str(error.orig or "").strip().splitlines()[:1] or ["connection lost"]
+        _log.warning("database error on a page: %s", reason[0])
+        st.error(
+            f"The database did not answer: {reason[0]}\n\nReload the page in a moment; if this "
+            "persists, check the database server.",
+            icon=":material/database_off:",
+        )
+
+
 # -- settings, store, theatres, keys ----------------------------------------------------------
 def settings() -> Settings:
     """Read per run (cheap), so a changed environment is never masked by a cache."""
@@ -171,19 +197,89 @@ def target() -> SurgeTarget:
     )
 
 
-def data_key() -> str:
-    """Changes whenever incidents change (load, undo), and with the store, theatres and target.
+class _Serving:
+    """Which data version the pages of one store (and theatres, target) are served from.
 
-    The key of every cached result derived from incidents.
+    When new data lands (a refresh in another process, another user's load), the pages keep
+    showing the version whose results are computed while a background thread computes the
+    new one, then switch: nobody waits seconds for the weekly panel of a million incidents.
     """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.served: dict[str, str] = {}  # scope -> data version the pages show
+        self.newest: dict[str, str] = {}  # scope -> newest version a warm-up was started for
+        self.warming: set[tuple[str, str]] = set()
+
+
+@st.cache_resource(show_spinner=False)
+def _serving() -> _Serving:
+    return _Serving()
+
+
+def _scope() -> str:
     return "|".join(
         (
             settings().database_url,
-            queries.data_version(store()),
             theatres_key(),
             json.dumps(target().as_dict(), sort_keys=True),
         )
     )
+
+
+def _warm(serving: _Serving, scope: str, version: str) -> None:
+    """Compute the results every page needs for ``version``, then serve it."""
+    key = f"{scope}|{version}"
+    try:
+        _summary(key)
+        _theatre_stats(key)
+        _last_load(key)
+        _holds_demo(key)
+        _panel(key)
+    except Exception:  # noqa: BLE001 (served anyway: the pages then compute and report it)
+        _log.exception("warming the dashboard's results for new data failed")
+    finally:
+        with serving.lock:
+            serving.warming.discard((scope, version))
+            if serving.newest.get(scope) == version:  # an older warm-up never overtakes
+                serving.served[scope] = version
+
+
+def data_key() -> str:
+    """Changes whenever incidents change (load, undo), and with the store, theatres and target.
+
+    The key of every cached result derived from incidents. New data from elsewhere is served
+    once its results are computed (see _Serving); the first visit, and a session that changed
+    the data itself (:func:`serve_newest`), compute at once.
+    """
+    scope = _scope()
+    newest = queries.data_version(store())
+    serving = _serving()
+    with serving.lock:
+        served = serving.served.setdefault(scope, newest)
+        if served != newest and (scope, newest) not in serving.warming:
+            serving.newest[scope] = newest
+            serving.warming.add((scope, newest))
+            threading.Thread(
+                target=_warm, args=(serving, scope, newest), name="risk-warm", daemon=True
+            ).start()
+    return f"{scope}|{served}"
+
+
+def serve_newest() -> None:
+    """After this session changed the data: show the newest version now, to everyone."""
+    scope, newest = _scope(), queries.data_version(store())
+    serving = _serving()
+    with serving.lock:
+        serving.newest[scope] = newest
+        serving.served[scope] = newest
+
+
+def updating() -> bool:
+    """Whether newer data is being prepared (the pages show the previous version meanwhile)."""
+    serving = _serving()
+    with serving.lock:
+        return serving.served.get(_scope()) != queries.data_version(store())
 
 
 def results_key() -> str:
@@ -630,6 +726,7 @@ def refresh_now(progress: Callable[[str], None]) -> Any:
         store(), theatres=theatres(), target=target(), trigger="dashboard", progress=progress
     )
     _source_status.clear()
+    serve_newest()
     return record
 
 
@@ -676,6 +773,8 @@ def status_line() -> str:
         parts.append(
             f"last load {loaded.finished_at:%Y-%m-%d %H:%M} UTC ({ago(loaded.finished_at)})"
         )
+    if updating():
+        parts.append("newer data is being prepared and shows on your next click")
     return " · ".join(parts) if parts else "No data loaded yet"
 
 
@@ -879,17 +978,18 @@ def preview_file(uploaded: BinaryIO, name: str, max_rows: int) -> IngestReport:
 def load_file(uploaded: BinaryIO, name: str, max_rows: int) -> IngestReport:
     """Commit the file as one batch (see :func:`preview_file`)."""
     uploaded.seek(0)
-    return cast(
-        IngestReport,
-        ingest_file(
-            store(), uploaded, name=name, origin="upload", theatres=theatres(), max_rows=max_rows
-        ),
+    report = ingest_file(
+        store(), uploaded, name=name, origin="upload", theatres=theatres(), max_rows=max_rows
     )
+    serve_newest()
+    return cast(IngestReport, report)
 
 
 def undo(batch_id: int) -> UndoReport:
     """Take a batch back out (risk.ingest.undo_batch); StoreError says why not."""
-    return undo_batch(store(), batch_id)
+    report = undo_batch(store(), batch_id)
+    serve_newest()
+    return report
 
 
 def update_scores() -> str:
@@ -898,6 +998,7 @@ def update_scores() -> str:
     Returns what happened, in words. A model that no longer fits (other theatres, surge
     settings or library versions) or is missing is retrained.
     """
+    serve_newest()
     opened, current, surge = store(), theatres(), target()
     # Built once and cached under the new data key: the pages opened next find it ready.
     built = _panel(data_key())

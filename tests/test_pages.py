@@ -527,3 +527,61 @@ def test_arabic_text_reaches_the_page_and_the_export_unchanged(arabic):
     store.dispose()
     rows = list(csv.DictReader(io.StringIO(safe_csv(page.rows).decode("utf-8-sig"))))
     assert {(r["actor1"], r["notes"], r["country"]) for r in rows} >= {(actor, notes, "اليمن")}
+
+
+# -- new data from elsewhere ------------------------------------------------------------------
+def test_new_data_from_elsewhere_is_served_once_its_results_are_ready(
+    demo_copy, tmp_path, monkeypatch
+):
+    import threading
+    import time
+
+    import ui
+    from risk.ingest import ingest_file
+    from risk.store import Store
+
+    app = open_page("pages/data.py")
+    assert app.dataframe[0].value["incidents"].sum() == 107_645
+
+    # Another process (a refresh) loads five incidents; the warm-up waits for the gate.
+    gate, warm = threading.Event(), ui._warm
+    monkeypatch.setattr(ui, "_warm", lambda *args: (gate.wait(60), warm(*args)))
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "id,date,country,event_type,fatalities\n"
+        + "".join(f"e{i},2024-01-2{i},Iraq,battle,{i}\n" for i in range(5))
+    )
+    elsewhere = Store(os.environ["RISK_DATABASE_URL"])
+    ingest_file(elsewhere, log)
+    elsewhere.dispose()
+
+    app.run()
+    assert_clean(app)
+    assert app.dataframe[0].value["incidents"].sum() == 107_645  # the computed version
+    assert "newer data is being prepared" in app.caption[0].value
+
+    gate.set()
+    for _ in range(300):
+        time.sleep(0.1)
+        app.run()
+        if app.dataframe[0].value["incidents"].sum() != 107_645:
+            break
+    assert app.dataframe[0].value["incidents"].sum() == 107_650
+    assert "newer data is being prepared" not in app.caption[0].value
+
+
+def test_a_database_that_cannot_be_reached_is_a_message_without_its_password(
+    monkeypatch, tmp_path
+):
+    from tests.browser.driver import free_port
+
+    closed = free_port()  # nothing listens there
+    monkeypatch.setenv("RISK_DATABASE_URL", f"postgresql+psycopg://me:s3cret@127.0.0.1:{closed}/r")
+    monkeypatch.setenv("RISK_LOAD_DEMO", "0")
+    app = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    app.run()
+    assert not app.exception
+    [error] = [e.value for e in app.error]
+    assert error.startswith(f"cannot open the store at postgresql+psycopg://me:***@127.0.0.1:{closed}")
+    assert "Check `RISK_DATABASE_URL`" in error
+    assert "s3cret" not in error

@@ -31,6 +31,23 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1366, "height": 768}
 
 
+# True once the page's script has finished, nothing is stale and ``charts`` plotly charts
+# (and the map's land) have drawn. Shared with bench/load.py's async driver.
+DRAWN_JS = """(charts) => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.dataset.testScriptState !== 'notRunning') return false;
+    if (document.querySelector('[data-stale="true"]')) return false;
+    const drawn = document.querySelectorAll('[data-testid="stPlotlyChart"]');
+    if (drawn.length < charts) return false;
+    for (const chart of drawn) {
+        if (!chart.querySelector('.js-plotly-plot .main-svg')) return false;
+        if (chart.querySelector('g.geo') &&
+            !chart.querySelector('g.geo g.layer.land > path[d]')) return false;
+    }
+    return true;
+}"""
+
+
 @dataclass(frozen=True)
 class PageSpec:
     """A page: its navigation label, its title, and how many plotly charts it draws on the
@@ -141,19 +158,7 @@ def wait_drawn(page: Page, spec: PageSpec, charts: int | None = None, timeout: f
     """
     page.get_by_role("heading", name=spec.title, exact=True).wait_for(timeout=timeout * 1000)
     page.wait_for_function(
-        """(charts) => {
-            const app = document.querySelector('[data-testid="stApp"]');
-            if (!app || app.dataset.testScriptState !== 'notRunning') return false;
-            if (document.querySelector('[data-stale="true"]')) return false;
-            const drawn = document.querySelectorAll('[data-testid="stPlotlyChart"]');
-            if (drawn.length < charts) return false;
-            for (const chart of drawn) {
-                if (!chart.querySelector('.js-plotly-plot .main-svg')) return false;
-                if (chart.querySelector('g.geo') &&
-                    !chart.querySelector('g.geo g.layer.land > path[d]')) return false;
-            }
-            return true;
-        }""",
+        DRAWN_JS,
         arg=spec.charts if charts is None else charts,
         timeout=timeout * 1000,
         polling=50,
