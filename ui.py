@@ -14,11 +14,13 @@ function here is part of its key.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hmac
 import json
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -210,6 +212,33 @@ class _Serving:
         self.served: dict[str, str] = {}  # scope -> data version the pages show
         self.newest: dict[str, str] = {}  # scope -> newest version a warm-up was started for
         self.warming: set[tuple[str, str]] = set()
+        # The cached reads asked for lately (function, arguments): what to compute ahead.
+        self.calls: OrderedDict[tuple[Any, tuple, tuple], None] = OrderedDict()
+
+
+RECENT_CALLS = 96
+
+
+def _replayable(function: Callable) -> Callable:
+    """Remember the calls of a cached read, so that new data can be prepared for them."""
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        entry = (function, args, tuple(sorted(kwargs.items())))
+        try:
+            hash(entry)
+        except TypeError:
+            return function(*args, **kwargs)
+        serving = _serving()
+        with serving.lock:
+            serving.calls[entry] = None
+            serving.calls.move_to_end(entry)
+            while len(serving.calls) > RECENT_CALLS:
+                serving.calls.popitem(last=False)
+        return function(*args, **kwargs)
+
+    call.clear = function.clear  # type: ignore[attr-defined]
+    return call
 
 
 @st.cache_resource(show_spinner=False)
@@ -227,17 +256,35 @@ def _scope() -> str:
     )
 
 
-def _warm(serving: _Serving, scope: str, version: str) -> None:
-    """Compute the results every page needs for ``version``, then serve it."""
-    key = f"{scope}|{version}"
+def _warm(serving: _Serving, scope: str, served: str, version: str) -> None:
+    """Compute what the pages read for ``version``, then serve it.
+
+    The reads are the ones visitors made lately under the served version (same arguments,
+    new keys), most recent first, so the next clicks find them ready.
+    """
+    old, new = f"{scope}|{served}", f"{scope}|{version}"
     try:
-        _summary(key)
-        _theatre_stats(key)
-        _last_load(key)
-        _holds_demo(key)
-        _panel(key)
+        new_results = f"{new}|{queries.results_version(store())}"
+
+        def rekey(value: Any) -> Any:
+            if value == old:
+                return new
+            if isinstance(value, str) and value.startswith(f"{old}|"):
+                return new_results
+            return value
+
+        with serving.lock:
+            calls = [c for c in reversed(serving.calls) if old in c[1] or f"{old}|" in str(c[1])]
+        _summary(new)
+        _theatre_stats(new)
+        _panel(new)
+        for function, args, kwargs in calls:
+            try:
+                function(*map(rekey, args), **{k: rekey(v) for k, v in kwargs})
+            except Exception:  # noqa: BLE001 (e.g. a theatre gone: the page will say so)
+                _log.debug("preparing %s for new data failed", function, exc_info=True)
     except Exception:  # noqa: BLE001 (served anyway: the pages then compute and report it)
-        _log.exception("warming the dashboard's results for new data failed")
+        _log.exception("preparing the dashboard's results for new data failed")
     finally:
         with serving.lock:
             serving.warming.discard((scope, version))
@@ -261,7 +308,7 @@ def data_key() -> str:
             serving.newest[scope] = newest
             serving.warming.add((scope, newest))
             threading.Thread(
-                target=_warm, args=(serving, scope, newest), name="risk-warm", daemon=True
+                target=_warm, args=(serving, scope, served, newest), name="risk-warm", daemon=True
             ).start()
     return f"{scope}|{served}"
 
@@ -306,6 +353,7 @@ def band_ranges() -> list[tuple[str, float, float]]:
 
 
 # -- cached reads -----------------------------------------------------------------------------
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _summary(key: str) -> queries.StoreSummary:
     return queries.store_summary(store())
@@ -315,6 +363,7 @@ def summary() -> queries.StoreSummary:
     return _summary(data_key())
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _theatre_stats(key: str) -> pd.DataFrame:
     return queries.theatre_stats(store(), theatres())
@@ -331,11 +380,13 @@ def theatres_with_data() -> list[str]:
     return stats.loc[stats["incidents"] > 0, "theatre"].tolist()
 
 
+@_replayable
 @st.cache_data(show_spinner="Counting incidents per theatre and week...", max_entries=4)
 def _weekly_counts(key: str) -> pd.DataFrame:
     return weekly_counts(store(), theatres())
 
 
+@_replayable
 @st.cache_data(show_spinner="Building the weekly panel...", max_entries=4)
 def _panel(key: str) -> pd.DataFrame:
     opened, current = store(), theatres()
@@ -352,6 +403,7 @@ def panel() -> pd.DataFrame:
     return _panel(data_key())
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _latest_scores(key: str) -> pd.DataFrame:
     return queries.latest_scores(store(), theatres().names)
@@ -361,16 +413,19 @@ def latest_scores() -> pd.DataFrame:
     return _latest_scores(results_key())
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _last_load(key: str) -> queries.LastLoad | None:
     return queries.last_load(store())
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _holds_demo(key: str) -> bool:
     return holds_demo(store())
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _model_metadata(key: str) -> dict[str, Any] | None:
     return model_metadata(store())
@@ -381,6 +436,7 @@ def metadata() -> dict[str, Any] | None:
     return _model_metadata(results_key())
 
 
+@_replayable
 @st.cache_data(show_spinner="Loading the model...", max_entries=4)
 def _model_parts(key: str) -> dict[str, Any]:
     try:
@@ -403,6 +459,7 @@ def model_parts() -> dict[str, Any]:
     return _model_parts(results_key())
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=16)
 def _score_history(key: str, theatre: str) -> pd.DataFrame:
     return score_history(store(), theatre)
@@ -413,6 +470,7 @@ def stored_scores(theatre: str) -> pd.DataFrame:
     return _score_history(results_key(), theatre)
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=16)
 def _find_incidents(
     key: str,
@@ -486,6 +544,7 @@ def incidents_csv(
     return build
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=16)
 def _actor_activity(
     key: str, theatre: str, start: dt.date | None, end: dt.date | None
@@ -497,6 +556,7 @@ def actor_activity(theatre: str, start: dt.date | None, end: dt.date | None) -> 
     return _actor_activity(data_key(), theatre, start, end)
 
 
+@_replayable
 @st.cache_data(show_spinner="Placing incidents on the map...", max_entries=16)
 def _map_points(
     key: str,
@@ -526,6 +586,7 @@ def top_places(points: pd.DataFrame) -> pd.DataFrame:
     return queries.top_places(points)
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _batches(key: str) -> pd.DataFrame:
     return list_batches(store())
@@ -536,6 +597,7 @@ def batches() -> pd.DataFrame:
     return _batches(data_key())
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _loads_by_origin(key: str) -> pd.DataFrame:
     return queries.loads_by_origin(store())
@@ -551,6 +613,7 @@ def rejections_csv(batch_id: int) -> Callable[[], bytes]:
     return lambda: safe_csv(batch_rejections(opened, batch_id))
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _overview(data: str, results: str) -> pd.DataFrame:
     return queries.theatre_overview(_panel(data), _latest_scores(results))
@@ -561,6 +624,7 @@ def overview() -> pd.DataFrame:
     return _overview(data_key(), results_key())
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _region_heat(key: str, end: dt.date | None, weeks: int) -> pd.DataFrame:
     return queries.region_heat(_panel(key), None if end is None else pd.Timestamp(end), weeks)
@@ -571,6 +635,7 @@ def region_heat(end: dt.date | None, weeks: int) -> pd.DataFrame:
     return _region_heat(data_key(), end, weeks)
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=16)
 def _weekly_series(
     key: str,
@@ -597,6 +662,7 @@ def weekly_series(
     return _weekly_series(data_key(), tuple(theatre_names), tuple(categories), start, end, window)
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=16)
 def _weekly_by_category(
     key: str,
@@ -625,6 +691,7 @@ def surge_weeks(theatre_names: list[str], start: dt.date, end: dt.date) -> pd.Da
     return _surge_weeks(data_key(), tuple(theatre_names), start, end)
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=16)
 def _surge_weeks(
     key: str, theatre_names: tuple[str, ...], start: dt.date, end: dt.date
@@ -632,6 +699,7 @@ def _surge_weeks(
     return queries.surge_weeks_between(_panel(key), list(theatre_names), start, end)
 
 
+@_replayable
 @st.cache_data(show_spinner=False, max_entries=4)
 def _backtest(key: str) -> dict[str, pd.DataFrame] | None:
     found = _model_metadata(key)  # key: a results key

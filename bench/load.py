@@ -1,7 +1,7 @@
 """Benchmark: simulated users browse the dashboard at once while refreshes write to its store.
 
     .venv/bin/python bench/load.py [--users 20] [--browsers 1] [--seconds 180] [--rows 1000000]
-                                   [--refresh-rows 20000] [--retrain] [--think 1 4] [--ramp 1]
+                                   [--refresh-rows 20000] [--retrain] [--think 5 15] [--ramp 1]
 
 Uses bench/ui.py's store of ``--rows`` incidents (built on first use; a copy is taken so the
 refreshes here do not change it) and starts one dashboard server on 127.0.0.1. After every
@@ -10,6 +10,9 @@ seconds apart and open pages in random order, pausing ``--think`` seconds (unifo
 clicks, for ``--seconds`` after the last arrives. Meanwhile ``python -m risk refresh`` runs
 back to back, each run loading a new file of ``--refresh-rows`` incidents from a drop folder
 and rescoring (``--retrain``: retraining too), so the pages keep meeting new data.
+
+The default pause of 5-15 s is an analyst reading a page before the next click;
+``--think 1 4`` makes it a stress test.
 
 Two kinds of user. ``--users`` speak Streamlit's own protocol over its WebSocket, as the
 browser does, and time each page from asking for it until the server has sent all of it: the
@@ -361,7 +364,7 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=1.0, help="seconds between arrivals")
     parser.add_argument("--retrain", action="store_true", help="every refresh retrains")
     parser.add_argument(
-        "--think", type=float, nargs=2, default=(1.0, 4.0), help="pause between clicks (s)"
+        "--think", type=float, nargs=2, default=(5.0, 15.0), help="pause between clicks (s)"
     )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
