@@ -5,7 +5,8 @@ themselves. Cached results are keyed by tokens that change with every load, undo
 scoring, so the next rerun shows them without a restart.
 
 Two keys: :func:`data_key` for what is derived from incidents, :func:`results_key` for models
-and scores, so training or scoring does not rebuild the weekly panel.
+and scores, so training or scoring does not rebuild the weekly panel. New data from elsewhere
+is served once a background thread has computed what the pages read (:class:`_Serving`).
 
 ``st.cache_data`` ignores arguments whose names start with ``_``: every argument of a cached
 function here is part of its key.

@@ -268,6 +268,15 @@ async def refresher(args, log: Log, database: Path, folder: Path, start: float, 
         log.refreshes.append((began, time.perf_counter(), record))
 
 
+def server_memory(pid: int) -> str:
+    """Resident and peak resident memory of a process (Linux /proc)."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    resident, peak = (int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM"))
+    return f"{resident:,.0f} MB resident, peak {peak:,.0f} MB"
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
@@ -384,9 +393,11 @@ def main() -> None:
     server = driver.start_server(f"sqlite:///{database}", port, OUT / "load_streamlit.log")
     try:
         log = asyncio.run(main_async(args, database, f"http://127.0.0.1:{port}"))
+        memory = server_memory(server.pid)
     finally:
         driver.stop_server(server)
     report(log)
+    print(f"\ndashboard server memory at the end: {memory}")
 
 
 if __name__ == "__main__":

@@ -570,9 +570,7 @@ def test_new_data_from_elsewhere_is_served_once_its_results_are_ready(
     assert "newer data is being prepared" not in app.caption[0].value
 
 
-def test_a_database_that_cannot_be_reached_is_a_message_without_its_password(
-    monkeypatch, tmp_path
-):
+def test_a_database_that_cannot_be_reached_is_a_message_without_its_password(monkeypatch, tmp_path):
     from tests.browser.driver import free_port
 
     closed = free_port()  # nothing listens there
@@ -582,6 +580,8 @@ def test_a_database_that_cannot_be_reached_is_a_message_without_its_password(
     app.run()
     assert not app.exception
     [error] = [e.value for e in app.error]
-    assert error.startswith(f"cannot open the store at postgresql+psycopg://me:***@127.0.0.1:{closed}")
+    assert error.startswith(
+        f"cannot open the store at postgresql+psycopg://me:***@127.0.0.1:{closed}"
+    )
     assert "Check `RISK_DATABASE_URL`" in error
     assert "s3cret" not in error
