@@ -242,6 +242,20 @@ def _replayable(function: Callable) -> Callable:
     return call
 
 
+class _QuietWarmUp(logging.Filter):
+    """The warm-up thread has no page to draw on by design: not worth a warning per run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.threadName == "risk-warm" and "missing ScriptRunContext" in record.getMessage()
+        )
+
+
+logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+    _QuietWarmUp()
+)
+
+
 @st.cache_resource(show_spinner=False)
 def _serving() -> _Serving:
     return _Serving()
