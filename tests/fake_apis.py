@@ -356,3 +356,68 @@ def serve_csv(api: FakeApi, path: str, text: str) -> None:
 
 
 TODAY = dt.date(2024, 2, 1)
+
+
+# -- an OpenID Connect provider ----------------------------------------------------------------
+def serve_oidc(api: FakeApi, *, client_id: str, client_secret: str, email: str) -> None:
+    """An OpenID Connect provider that signs ``email`` in at once (no login form).
+
+    Discovery, an authorization endpoint that redirects back with a code, a token endpoint that
+    checks the client's secret (HTTP Basic, Authlib's default) and returns an RS256-signed ID
+    token carrying the request's nonce, and the key set to check it with.
+    """
+    import base64
+    import secrets
+    from urllib.parse import urlencode
+
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(2048, parameters={"kid": "test-key", "use": "sig"})
+    nonces: dict[str, str] = {}  # code -> the nonce of the request that got it
+    issuer = api.url
+
+    def discovery(request: Request) -> Reply:
+        return json_reply(
+            {
+                "issuer": issuer,
+                "authorization_endpoint": f"{issuer}/authorize",
+                "token_endpoint": f"{issuer}/token",
+                "jwks_uri": f"{issuer}/jwks",
+                "response_types_supported": ["code"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+            }
+        )
+
+    def authorize(request: Request) -> Reply:
+        code = secrets.token_urlsafe(16)
+        nonces[code] = request.query.get("nonce", "")
+        back = urlencode({"code": code, "state": request.query.get("state", "")})
+        return Reply(status=302, headers={"Location": f"{request.query['redirect_uri']}?{back}"})
+
+    def token(request: Request) -> Reply:
+        expected = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
+        if request.headers.get("authorization") != f"Basic {expected}":
+            return json_reply({"error": "invalid_client"}, 401)
+        nonce = nonces.pop(request.form.get("code", ""), None)
+        if nonce is None:
+            return json_reply({"error": "invalid_grant"}, 400)
+        now = int(time.time())
+        claims = {
+            "iss": issuer,
+            "sub": "analyst-1",
+            "aud": client_id,
+            "iat": now,
+            "exp": now + 600,
+            "nonce": nonce,
+            "email": email,
+        }
+        id_token = jwt.encode({"alg": "RS256", "kid": "test-key"}, claims, key)
+        tokens = {"access_token": "at-1", "token_type": "Bearer", "expires_in": 600}
+        return json_reply({**tokens, "id_token": id_token})
+
+    api.routes["/.well-known/openid-configuration"] = discovery
+    api.routes["/authorize"] = authorize
+    api.routes["/token"] = token
+    api.routes["/jwks"] = lambda request: json_reply({"keys": [key.as_dict(private=False)]})

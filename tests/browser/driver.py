@@ -76,8 +76,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(database_url: str, port: int, log: Path, **env: str) -> subprocess.Popen:
-    """``streamlit run dashboard.py`` on 127.0.0.1:port, in its own process group."""
+def start_server(
+    database_url: str, port: int, log: Path, options: tuple[str, ...] = (), **env: str
+) -> subprocess.Popen:
+    """``streamlit run dashboard.py`` on 127.0.0.1:port, in its own process group.
+
+    ``options`` are more Streamlit command-line options (e.g. ``--secrets.files``).
+    """
     environment = {**os.environ, "RISK_DATABASE_URL": database_url, "RISK_LOAD_DEMO": "0", **env}
     with open(log, "wb") as output:
         server = subprocess.Popen(
@@ -97,6 +102,7 @@ def start_server(database_url: str, port: int, log: Path, **env: str) -> subproc
                 "none",
                 "--browser.gatherUsageStats",
                 "false",
+                *options,
             ],
             cwd=ROOT,
             env=environment,
