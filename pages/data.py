@@ -43,15 +43,14 @@ else:
             "name": "Source",
             "kind": "Kind",
             "enabled": st.column_config.CheckboxColumn("Enabled"),
-            "last_success": st.column_config.DatetimeColumn(
-                "Last success (UTC)", format="YYYY-MM-DD HH:mm"
-            ),
-            "last_attempt": st.column_config.DatetimeColumn(
-                "Last attempt (UTC)", format="YYYY-MM-DD HH:mm"
-            ),
+            "last_success": ui.utc_column("Last success (UTC)"),
+            "last_attempt": ui.utc_column("Last attempt (UTC)"),
             "last_status": "Status",
             "last_error": st.column_config.TextColumn("Last error", width="large"),
             "stale": st.column_config.CheckboxColumn("Stale"),
+            "added": ui.count_column("Added (last)"),
+            "updated": ui.count_column("Updated (last)"),
+            "withdrawn": ui.count_column("Withdrawn (last)"),
         },
         column_order=[
             "name",
