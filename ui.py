@@ -909,6 +909,33 @@ def utc_column(label: str) -> Any:
     return st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm")
 
 
+def batches_table(loads: pd.DataFrame, columns: list[str]) -> None:
+    """The loads (batches) as a table, with the same labels on every page."""
+    labels = {
+        "id": count_column("Batch"),
+        "status": "Status",
+        "file_name": "File",
+        "origin": "Origin",
+        "format": "Format",
+        "read_as": "Read as",
+        "finished_at": utc_column("Loaded (UTC)"),
+        "rows_read": count_column("Rows"),
+        "added": count_column("New"),
+        "updated": count_column("Updated"),
+        "duplicates": count_column("Already stored"),
+        "rejected": count_column("Rejected"),
+        "withdrawn": count_column("Withdrawn"),
+        "undone_at": utc_column("Undone (UTC)"),
+        "sha256": "SHA-256",
+    }
+    st.dataframe(
+        loads[columns],
+        hide_index=True,
+        height=min(400, 38 + 35 * len(loads)),
+        column_config={name: labels[name] for name in columns},
+    )
+
+
 def count_column(label: str, help: str | None = None) -> Any:
     """A whole-number column with thousands separators."""
     return st.column_config.NumberColumn(label, format="localized", help=help)

@@ -164,43 +164,23 @@ else:
 st.subheader("Loads")
 loads = ui.batches()
 if not loads.empty:
-    st.dataframe(
-        loads[
-            [
-                "id",
-                "status",
-                "file_name",
-                "origin",
-                "format",
-                "finished_at",
-                "rows_read",
-                "added",
-                "updated",
-                "duplicates",
-                "rejected",
-                "withdrawn",
-                "sha256",
-            ]
+    ui.batches_table(
+        loads,
+        [
+            "id",
+            "status",
+            "file_name",
+            "origin",
+            "format",
+            "finished_at",
+            "rows_read",
+            "added",
+            "updated",
+            "duplicates",
+            "rejected",
+            "withdrawn",
+            "sha256",
         ],
-        hide_index=True,
-        height=min(400, 38 + 35 * len(loads)),
-        column_config={
-            "id": ui.count_column("Batch"),
-            "status": "Status",
-            "file_name": "File",
-            "origin": "Origin",
-            "format": "Format",
-            "finished_at": st.column_config.DatetimeColumn(
-                "Loaded (UTC)", format="YYYY-MM-DD HH:mm"
-            ),
-            "rows_read": ui.count_column("Rows"),
-            "added": ui.count_column("New"),
-            "updated": ui.count_column("Updated"),
-            "duplicates": ui.count_column("Already stored"),
-            "rejected": ui.count_column("Rejected"),
-            "withdrawn": ui.count_column("Withdrawn"),
-            "sha256": "SHA-256",
-        },
     )
     st.page_link("pages/upload.py", label="Load a file or undo a load", icon=":material/upload:")
 st.caption(f"Store: {ui.store().dialect}.")

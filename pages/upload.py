@@ -133,39 +133,22 @@ loads = ui.batches()
 if loads.empty:
     st.info("Nothing has been loaded yet.")
     st.stop()
-st.dataframe(
-    loads[
-        [
-            "id",
-            "status",
-            "file_name",
-            "origin",
-            "finished_at",
-            "rows_read",
-            "added",
-            "updated",
-            "duplicates",
-            "rejected",
-            "undone_at",
-            "read_as",
-        ]
+ui.batches_table(
+    loads,
+    [
+        "id",
+        "status",
+        "file_name",
+        "origin",
+        "finished_at",
+        "rows_read",
+        "added",
+        "updated",
+        "duplicates",
+        "rejected",
+        "undone_at",
+        "read_as",
     ],
-    hide_index=True,
-    height=min(400, 38 + 35 * len(loads)),
-    column_config={
-        "id": ui.count_column("Batch"),
-        "status": "Status",
-        "file_name": "File",
-        "origin": "Origin",
-        "read_as": "Read as",
-        "finished_at": st.column_config.DatetimeColumn("Loaded (UTC)", format="YYYY-MM-DD HH:mm"),
-        "rows_read": ui.count_column("Rows"),
-        "added": ui.count_column("New"),
-        "updated": ui.count_column("Updated"),
-        "duplicates": ui.count_column("Already stored"),
-        "rejected": ui.count_column("Rejected"),
-        "undone_at": st.column_config.DatetimeColumn("Undone (UTC)", format="YYYY-MM-DD HH:mm"),
-    },
 )
 
 with_rejections = loads[loads["rejected"] > 0]
