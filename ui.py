@@ -909,6 +909,26 @@ def utc_column(label: str) -> Any:
     return st.column_config.DatetimeColumn(label, format="YYYY-MM-DD HH:mm")
 
 
+def period_input(key: str, weeks: int) -> Any:
+    """A date-range picker over the stored incidents, starting with their last ``weeks``."""
+    first, last = summary().first_date, summary().last_date
+    return st.date_input(
+        "Dates",
+        value=(max(first, last - dt.timedelta(weeks=weeks)), last),
+        min_value=first,
+        max_value=last,
+        format="YYYY-MM-DD",
+        key=key,
+    )
+
+
+def categories_input(key: str) -> list[str]:
+    """A picker of incident categories, all chosen to start with."""
+    return st.multiselect(
+        "Categories", categories(), default=categories(), format_func=category_label, key=key
+    )
+
+
 def batches_table(loads: pd.DataFrame, columns: list[str]) -> None:
     """The loads (batches) as a table, with the same labels on every page."""
     labels = {

@@ -1,6 +1,5 @@
 """Map: incidents as points, sized by deaths and coloured by category. Draws with no internet."""
 
-import datetime as dt
 import html
 
 import numpy as np
@@ -10,29 +9,13 @@ import streamlit as st
 import ui
 
 ui.page_header("Map")
-summary = ui.require_incidents()
+ui.require_incidents()
 
 available = ui.theatres_with_data()
 with st.container(horizontal=True, vertical_alignment="bottom"):
-    period = st.date_input(
-        "Dates",
-        value=(
-            max(summary.first_date, summary.last_date - dt.timedelta(weeks=4)),
-            summary.last_date,
-        ),
-        min_value=summary.first_date,
-        max_value=summary.last_date,
-        format="YYYY-MM-DD",
-        key="map_dates",
-    )
+    period = ui.period_input("map_dates", weeks=4)
     chosen = st.multiselect("Theatres", available, default=available, key="map_theatres")
-    categories = st.multiselect(
-        "Categories",
-        ui.categories(),
-        default=ui.categories(),
-        format_func=ui.category_label,
-        key="map_categories",
-    )
+    categories = ui.categories_input("map_categories")
 if not chosen or not categories:
     st.info("Choose at least one theatre and one category.")
     st.stop()

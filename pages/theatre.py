@@ -212,24 +212,8 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         key="incident_search",
         placeholder="e.g. drone, Ain al-Asad, Reuters",
     )
-    period = st.date_input(
-        "Dates",
-        value=(
-            max(summary.first_date, summary.last_date - dt.timedelta(weeks=4)),
-            summary.last_date,
-        ),
-        min_value=summary.first_date,
-        max_value=summary.last_date,
-        format="YYYY-MM-DD",
-        key="incident_dates",
-    )
-    categories = st.multiselect(
-        "Categories",
-        ui.categories(),
-        default=ui.categories(),
-        format_func=ui.category_label,
-        key="incident_categories",
-    )
+    period = ui.period_input("incident_dates", weeks=4)
+    categories = ui.categories_input("incident_categories")
 if not isinstance(period, tuple) or len(period) != 2:
     st.info("Choose the last day of the period too.")
     st.stop()

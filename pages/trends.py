@@ -1,6 +1,5 @@
 """Trends: weekly incidents per theatre by category, fatalities, rolling means, surge weeks."""
 
-import datetime as dt
 import math
 
 import plotly.graph_objects as go
@@ -10,34 +9,19 @@ from plotly.subplots import make_subplots
 import ui
 
 ui.page_header("Trends")
-summary = ui.require_incidents()
+ui.require_incidents()
 
 available = ui.theatres_with_data()
 named = [name for name in available if name != "Other"] or available
 if len(named) > 8:  # e.g. governorates as theatres: start with the busiest six
     busiest = ui.theatre_stats().sort_values("incidents", ascending=False)["theatre"]
     named = [name for name in busiest if name in named][:6]
-first, last = summary.first_date, summary.last_date
-default_start = max(first, last - dt.timedelta(weeks=104))
 
 with st.container(horizontal=True, vertical_alignment="bottom"):
     chosen = st.multiselect("Theatres", available, default=named, key="trend_theatres")
-    categories = st.multiselect(
-        "Categories",
-        ui.categories(),
-        default=ui.categories(),
-        format_func=ui.category_label,
-        key="trend_categories",
-    )
+    categories = ui.categories_input("trend_categories")
 with st.container(horizontal=True, vertical_alignment="bottom"):
-    period = st.date_input(
-        "Dates",
-        value=(default_start, last),
-        min_value=first,
-        max_value=last,
-        format="YYYY-MM-DD",
-        key="trend_dates",
-    )
+    period = ui.period_input("trend_dates", weeks=104)
     window = st.select_slider(
         "Rolling mean",
         options=[1, 2, 4, 8, 13, 26],
