@@ -922,6 +922,14 @@ def period_input(key: str, weeks: int) -> Any:
     )
 
 
+def complete_period(period: Any) -> tuple[dt.date, dt.date]:
+    """(start, end) of a :func:`period_input`; while only the start is picked, say so and stop."""
+    if not isinstance(period, tuple) or len(period) != 2:
+        st.info("Choose the last day of the period too.")
+        st.stop()
+    return period[0], period[1]
+
+
 def categories_input(key: str) -> list[str]:
     """A picker of incident categories, all chosen to start with."""
     return st.multiselect(

@@ -19,10 +19,7 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
 if not chosen or not categories:
     st.info("Choose at least one theatre and one category.")
     st.stop()
-if not isinstance(period, tuple) or len(period) != 2:
-    st.info("Choose the last day of the period too.")
-    st.stop()
-start, end = period
+start, end = ui.complete_period(period)
 found = ui.map_points(chosen, start, end, categories)
 points = found.points
 

@@ -214,9 +214,7 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
     )
     period = ui.period_input("incident_dates", weeks=4)
     categories = ui.categories_input("incident_categories")
-if not isinstance(period, tuple) or len(period) != 2:
-    st.info("Choose the last day of the period too.")
-    st.stop()
+period = ui.complete_period(period)
 filters = {
     "theatre_names": [theatre],
     "start": period[0],

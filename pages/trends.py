@@ -36,10 +36,7 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
 if not chosen or not categories:
     st.info("Choose at least one theatre and one category.")
     st.stop()
-if not isinstance(period, tuple) or len(period) != 2:
-    st.info("Choose the last day of the period too.")
-    st.stop()
-start, end = period
+start, end = ui.complete_period(period)
 series = ui.weekly_series(chosen, categories, start, end, window)
 surges = ui.surge_weeks(chosen, start, end)
 colours = ui.theatre_colours()
