@@ -5,7 +5,7 @@ Only navigation lives here; each page is a file in ``pages/`` and reads ``risk/`
 
 import streamlit as st
 
-import ui
+from ui import serving
 
 st.set_page_config(page_title="Escalation risk", page_icon="📡", layout="wide")
 
@@ -18,4 +18,4 @@ pages = [
     st.Page("pages/model.py", title="Model", icon=":material/model_training:"),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
 ]
-ui.run_page(st.navigation(pages, position="top"))
+serving.run_page(st.navigation(pages, position="top"))

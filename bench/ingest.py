@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from risk.loaders import ACLED_COLUMNS  # noqa: E402
+from risk.incidents.formats import ACLED_COLUMNS  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 PLACES = [

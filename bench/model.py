@@ -23,13 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from risk.config import DEFAULT_THEATRES_PATH, DEMO_DATA_PATH  # noqa: E402
-from risk.ingest import ingest_file  # noqa: E402
-from risk.panel import SurgeTarget, weekly_panel  # noqa: E402
-from risk.queries import store_summary  # noqa: E402
-from risk.scores import make_scores  # noqa: E402
-from risk.store import Store  # noqa: E402
-from risk.theatres import load_theatres  # noqa: E402
-from risk.training import train  # noqa: E402
+from risk.forecast.panel import SurgeTarget, weekly_panel  # noqa: E402
+from risk.forecast.scores import make_scores  # noqa: E402
+from risk.forecast.training import train  # noqa: E402
+from risk.incidents.theatres import load_theatres  # noqa: E402
+from risk.store.database import Store  # noqa: E402
+from risk.store.ingest import ingest_file  # noqa: E402
+from risk.store.queries import store_summary  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 

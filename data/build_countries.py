@@ -1,9 +1,9 @@
 """Regenerate data/countries.csv: every ISO 3166-1 country or territory, plus Kosovo.
 
-The committed CSV is what the project reads at run time (risk/places.py); this script is only
-needed to rebuild it. It takes the codes and ISO names from pycountry, which is NOT a project
-dependency: install it into a throw-away virtualenv and run the script with that interpreter,
-from anywhere:
+The committed CSV is what the project reads at run time (risk/incidents/places.py); this script
+is only needed to rebuild it. It takes the codes and ISO names from pycountry, which is NOT a
+project dependency: install it into a throw-away virtualenv and run the script with that
+interpreter, from anywhere:
 
     python3.11 -m venv /tmp/pycountry-venv
     /tmp/pycountry-venv/bin/pip install pycountry==26.2.16
@@ -21,12 +21,11 @@ Columns:
                  UCDP names (with and without their bracketed part), World Bank and UN forms,
                  former names and common abbreviations
 
-risk.places folds every name (case, accents, punctuation and bracketed parts dropped) and maps
-it to the iso3 code. The script refuses to write a table in which two countries share a folded
-name, or an alias folds to another country's code: add only spellings that mean one country
-("Congo" is the Republic of Congo, as in ISO and UCDP; "Korea" and "Virgin Islands" mean
-nothing on their own).
-"""
+risk.incidents.places folds every name (case, accents, punctuation and bracketed parts dropped)
+and maps it to the iso3 code. The script refuses to write a table in which two countries share a
+folded name, or an alias folds to another country's code: add only spellings that mean one
+country ("Congo" is the Republic of Congo, as in ISO and UCDP; "Korea" and "Virgin Islands" mean
+nothing on their own)."""
 
 from __future__ import annotations
 
@@ -43,7 +42,7 @@ OUT = HERE / "countries.csv"
 PYCOUNTRY_VERSION = "26.2.16"  # the version the committed CSV was built with
 
 sys.path.insert(0, str(ROOT))
-from risk.places import CountryIndex, _fold  # noqa: E402  (the matcher's own folding)
+from risk.incidents.places import CountryIndex, _fold  # noqa: E402  (the matcher's own folding)
 
 # Display names where ACLED (or plain English) differs from ISO's short/common name.
 NAMES: dict[str, str] = {
@@ -338,7 +337,7 @@ def render(rows: list[list[str]]) -> str:
 
 
 def verify(text: str) -> None:
-    """Every code, name and alias must lead back to its own row through risk.places."""
+    """Every code, name and alias must lead back to its own row through risk.incidents.places."""
     rows = list(csv.DictReader(io.StringIO(text)))
     index = CountryIndex(rows)
     for row in rows:

@@ -2,37 +2,37 @@
 
 import streamlit as st
 
-import ui
+from ui import actions, look, reads, serving, widgets
 
-ui.page_header("Data")
-summary = ui.summary()
+widgets.page_header("Data")
+summary = reads.summary()
 
 st.subheader("Incidents per theatre")
-stats = ui.theatre_stats()
-colours = ui.theatre_colours()
+stats = reads.theatre_stats()
+colours = look.theatre_colours()
 st.dataframe(
     stats.style.map(
-        lambda name: f"color: {colours.get(name, ui.OTHER_COLOUR)}; font-weight: 600",
+        lambda name: f"color: {colours.get(name, look.OTHER_COLOUR)}; font-weight: 600",
         subset=["theatre"],
     ),
     hide_index=True,
     column_config={
         "theatre": "Theatre",
-        "incidents": ui.count_column("Incidents"),
-        "violent": ui.count_column("Violent"),
-        "fatalities": ui.count_column("Deaths"),
+        "incidents": look.count_column("Incidents"),
+        "violent": look.count_column("Violent"),
+        "fatalities": look.count_column("Deaths"),
         "first_date": st.column_config.DateColumn("First", format="YYYY-MM-DD"),
         "last_date": st.column_config.DateColumn("Last", format="YYYY-MM-DD"),
     },
 )
 st.caption(
-    f"{summary.total_incidents:,} incidents in all, in {ui.plural(summary.batches, 'load')}. "
-    f"Theatres come from {ui.settings().theatres_path.name}; 'Other' holds incidents that "
+    f"{summary.total_incidents:,} incidents in all, in {look.plural(summary.batches, 'load')}. "
+    f"Theatres come from {serving.settings().theatres_path.name}; 'Other' holds incidents that "
     "match none."
 )
 
 st.subheader("Sources")
-sources, reason = ui.source_status()
+sources, reason = reads.source_status()
 if sources is None:
     st.info(reason, icon=":material/schedule:")
 else:
@@ -43,14 +43,14 @@ else:
             "name": "Source",
             "kind": "Kind",
             "enabled": st.column_config.CheckboxColumn("Enabled"),
-            "last_success": ui.utc_column("Last success (UTC)"),
-            "last_attempt": ui.utc_column("Last attempt (UTC)"),
+            "last_success": look.utc_column("Last success (UTC)"),
+            "last_attempt": look.utc_column("Last attempt (UTC)"),
             "last_status": "Status",
             "last_error": st.column_config.TextColumn("Last error", width="large"),
             "stale": st.column_config.CheckboxColumn("Stale"),
-            "added": ui.count_column("Added (last)"),
-            "updated": ui.count_column("Updated (last)"),
-            "withdrawn": ui.count_column("Withdrawn (last)"),
+            "added": look.count_column("Added (last)"),
+            "updated": look.count_column("Updated (last)"),
+            "withdrawn": look.count_column("Withdrawn (last)"),
         },
         column_order=[
             "name",
@@ -77,15 +77,15 @@ if sources is not None:
             st.warning(text, icon=":material/sync_problem:")
         else:
             st.success(text, icon=":material/sync:")
-    if ui.change_allowed("refresh the sources now") and st.button(
+    if actions.change_allowed("refresh the sources now") and st.button(
         "Refresh now", icon=":material/sync:"
     ):
-        from risk.refresh import RefreshBusy
-        from risk.sources import ConfigError
+        from risk.refresh.runs import RefreshBusy
+        from risk.refresh.sources import ConfigError
 
         with st.status("Refreshing the sources...", expanded=True) as progress:
             try:
-                record = ui.refresh_now(progress=progress.write)
+                record = actions.refresh_now(progress=progress.write)
             except RefreshBusy as busy:
                 progress.update(label="Another refresh is running", state="error")
                 st.warning(str(busy))
@@ -106,7 +106,7 @@ if sources is not None:
                 st.session_state["risk_refresh_outcome"] = (text, failed)
                 st.rerun()
 
-runs = ui.recent_runs()
+runs = reads.recent_runs()
 if not runs.empty:
     st.markdown("**Recent refresh runs**")
     st.dataframe(
@@ -127,14 +127,14 @@ if not runs.empty:
         ],
         hide_index=True,
         column_config={
-            "id": ui.count_column("Run"),
+            "id": look.count_column("Run"),
             "trigger": "Trigger",
-            "started_at": ui.utc_column("Started (UTC)"),
-            "finished_at": ui.utc_column("Finished (UTC)"),
+            "started_at": look.utc_column("Started (UTC)"),
+            "finished_at": look.utc_column("Finished (UTC)"),
             "status": "Status",
-            "added": ui.count_column("Added"),
-            "updated": ui.count_column("Updated"),
-            "withdrawn": ui.count_column("Withdrawn"),
+            "added": look.count_column("Added"),
+            "updated": look.count_column("Updated"),
+            "withdrawn": look.count_column("Withdrawn"),
             "sources": st.column_config.TextColumn("Sources", width="medium"),
             "model": st.column_config.TextColumn("Model", width="medium"),
             "error": st.column_config.TextColumn("Error", width="large"),
@@ -142,7 +142,7 @@ if not runs.empty:
     )
 
 st.subheader("Loads by origin")
-origins = ui.loads_by_origin()
+origins = reads.loads_by_origin()
 if origins.empty:
     st.info("Nothing has been loaded yet. Load a file on the Upload page.")
 else:
@@ -151,20 +151,20 @@ else:
         hide_index=True,
         column_config={
             "origin": "Origin",
-            "loads": ui.count_column("Loads"),
+            "loads": look.count_column("Loads"),
             "last_load": st.column_config.DatetimeColumn(
                 "Last successful load (UTC)", format="YYYY-MM-DD HH:mm"
             ),
-            "added": ui.count_column("Added"),
-            "updated": ui.count_column("Updated"),
-            "rejected": ui.count_column("Rejected"),
+            "added": look.count_column("Added"),
+            "updated": look.count_column("Updated"),
+            "rejected": look.count_column("Rejected"),
         },
     )
 
 st.subheader("Loads")
-loads = ui.batches()
+loads = reads.batches()
 if not loads.empty:
-    ui.batches_table(
+    widgets.batches_table(
         loads,
         [
             "id",
@@ -183,4 +183,4 @@ if not loads.empty:
         ],
     )
     st.page_link("pages/upload.py", label="Load a file or undo a load", icon=":material/upload:")
-st.caption(f"Store: {ui.store().dialect}.")
+st.caption(f"Store: {serving.store().dialect}.")

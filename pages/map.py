@@ -6,21 +6,21 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-import ui
+from ui import look, reads, widgets
 
-ui.page_header("Map")
-ui.require_incidents()
+widgets.page_header("Map")
+widgets.require_incidents()
 
-available = ui.theatres_with_data()
+available = reads.theatres_with_data()
 with st.container(horizontal=True, vertical_alignment="bottom"):
-    period = ui.period_input("map_dates", weeks=4)
+    period = widgets.period_input("map_dates", weeks=4)
     chosen = st.multiselect("Theatres", available, default=available, key="map_theatres")
-    categories = ui.categories_input("map_categories")
+    categories = widgets.categories_input("map_categories")
 if not chosen or not categories:
     st.info("Choose at least one theatre and one category.")
     st.stop()
-start, end = ui.complete_period(period)
-found = ui.map_points(chosen, start, end, categories)
+start, end = widgets.complete_period(period)
+found = reads.map_points(chosen, start, end, categories)
 points = found.points
 
 notes = []
@@ -47,10 +47,10 @@ for category in categories:
             lon=part["longitude"],
             lat=part["latitude"],
             mode="markers",
-            name=ui.category_label(category),
+            name=look.category_label(category),
             marker={
                 "size": size,
-                "color": ui.CATEGORY_COLOURS.get(category, ui.OTHER_COLOUR),
+                "color": look.CATEGORY_COLOURS.get(category, look.OTHER_COLOUR),
                 "opacity": 0.7,
                 "line": {"width": 0.5, "color": "#ffffff"},
             },
@@ -66,7 +66,7 @@ for category in categories:
             ),
             hovertemplate=(
                 "%{customdata[0]} (%{customdata[5]})<br>"
-                f"{ui.category_label(category)}: %{{customdata[1]}} incidents, "
+                f"{look.category_label(category)}: %{{customdata[1]}} incidents, "
                 "%{customdata[2]} deaths<br>%{customdata[3]} to %{customdata[4]}<extra></extra>"
             ),
         )
@@ -95,7 +95,7 @@ figure.update_layout(
 )
 drawn, side = st.columns([3, 2])
 with drawn:
-    st.plotly_chart(figure, config=ui.MAP_CONFIG, key="incident_map")
+    st.plotly_chart(figure, config=look.MAP_CONFIG, key="incident_map")
 with side:
     with st.container(horizontal=True):
         st.metric("Incidents", f"{found.incidents:,}")
@@ -110,18 +110,18 @@ with side:
         st.caption("Note: " + "; ".join(notes) + ".")
     st.markdown("**Deadliest places**")
     st.dataframe(
-        ui.top_places(points),
+        reads.top_places(points),
         hide_index=True,
         column_config={
             "location": "Place",
             "theatre": "Theatre",
-            "incidents": ui.count_column("Incidents"),
-            "fatalities": ui.count_column("Deaths"),
+            "incidents": look.count_column("Incidents"),
+            "fatalities": look.count_column("Deaths"),
         },
     )
-    ui.download_csv(
+    widgets.download_csv(
         f"These {found.incidents + found.without_coordinates:,} incidents (CSV)",
-        ui.incidents_csv(theatre_names=chosen, start=start, end=end, categories=categories),
+        reads.incidents_csv(theatre_names=chosen, start=start, end=end, categories=categories),
         f"incidents-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.csv",
         key="map_csv",
     )

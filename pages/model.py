@@ -4,16 +4,16 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-import ui
+from ui import look, reads, serving, widgets
 
-ui.page_header("Model")
-found = ui.metadata()
-target = ui.target()
+widgets.page_header("Model")
+found = reads.metadata()
+target = serving.target()
 
 if found is None:
     st.subheader("What is forecast")
     st.markdown(target.describe())
-    reason = ui.model_parts()["error"] or "no model has been trained yet"
+    reason = reads.model_parts()["error"] or "no model has been trained yet"
     st.info(
         f"No model yet: {reason}. A model is trained after the first upload with enough "
         "history (a year of weekly data and at least 10 surge and 10 quiet theatre-weeks), or "
@@ -22,7 +22,7 @@ if found is None:
     )
     st.stop()
 
-tables = ui.backtest()
+tables = reads.backtest()
 window = found.get("training_window") or ["?", "?"]
 about, facts = st.columns([3, 2])
 with about:
@@ -48,7 +48,7 @@ with facts:
             "value": st.column_config.TextColumn("Value", width="large"),
         },
     )
-problem = ui.model_parts()["error"]
+problem = reads.model_parts()["error"]
 if problem:
     st.warning(f"The stored model cannot be used for new scores: {problem}.")
 
@@ -61,7 +61,9 @@ if not folds.empty:
         f"{folds['end'].iloc[-1]}; each trained only on weeks whose outcome was known before its "
         f"cut-off. {int(pooled['n'].iloc[0]):,} out-of-sample theatre-weeks."
     )
-shown = pooled.assign(forecaster=pooled["forecaster"].map(lambda f: ui.FORECASTER_LABELS.get(f, f)))
+shown = pooled.assign(
+    forecaster=pooled["forecaster"].map(lambda f: look.FORECASTER_LABELS.get(f, f))
+)
 metric_help = {
     "roc_auc": st.column_config.NumberColumn(
         "ROC AUC", format="%.3f", help="Ranks surges above quiet weeks: 0.5 is chance, 1 perfect"
@@ -78,7 +80,7 @@ metric_help = {
     "ece": st.column_config.NumberColumn(
         "Calibration error", format="%.3f", help="Expected calibration error; lower is better"
     ),
-    "n": ui.count_column("Theatre-weeks"),
+    "n": look.count_column("Theatre-weeks"),
 }
 st.dataframe(
     shown,
@@ -118,9 +120,9 @@ else:
             go.Bar(
                 x=names,
                 y=values,
-                name=ui.FORECASTER_LABELS.get(forecaster, forecaster).split(":")[0],
+                name=look.FORECASTER_LABELS.get(forecaster, forecaster).split(":")[0],
                 marker_color=(
-                    [ui.theatre_colour(n) for n in names]
+                    [look.theatre_colour(n) for n in names]
                     if shades[forecaster] is None
                     else shades[forecaster]
                 ),
@@ -141,7 +143,7 @@ else:
         margin={"t": 10, "b": 10, "l": 10, "r": 10},
         legend={"orientation": "h", "y": -0.2},
     )
-    st.plotly_chart(figure, config=ui.PLOTLY_CONFIG, key="model_theatres")
+    st.plotly_chart(figure, config=look.PLOTLY_CONFIG, key="model_theatres")
     thin = per_theatre.loc[per_theatre["too_few_positives"], "theatre"].unique().tolist()
     if thin:
         st.caption(
@@ -155,7 +157,7 @@ else:
         hide_index=True,
         column_config={
             "theatre": "Theatre",
-            "positives": ui.count_column("Weeks a surge followed"),
+            "positives": look.count_column("Weeks a surge followed"),
             **metric_help,
         },
     )
@@ -210,7 +212,7 @@ with left:
         margin={"t": 10, "b": 10, "l": 10, "r": 10},
         legend={"orientation": "h", "y": -0.25},
     )
-    st.plotly_chart(curve, config=ui.PLOTLY_CONFIG, key="model_reliability")
+    st.plotly_chart(curve, config=look.PLOTLY_CONFIG, key="model_reliability")
 with right:
     st.subheader("Expected incidents")
     counts = (found.get("backtest") or {}).get("counts") or {}
@@ -234,12 +236,12 @@ with right:
         )
 
 st.subheader("What drives the model")
-features = ui.model_parts()["features"]
-drivers = ui.drivers_now()
+features = reads.model_parts()["features"]
+drivers = reads.drivers_now()
 if not drivers.empty:
     grid = drivers.pivot(index="theatre", columns="feature", values="contribution")
-    grid.columns = [ui.FEATURE_LABELS.get(f, f) for f in grid.columns]
-    order = [n for n in ui.theatres().names if n in grid.index]
+    grid.columns = [look.FEATURE_LABELS.get(f, f) for f in grid.columns]
+    order = [n for n in serving.theatres().names if n in grid.index]
     grid = grid.reindex(order)
     heat = go.Figure(
         go.Heatmap(
@@ -260,10 +262,10 @@ if not drivers.empty:
         "This week's scores: how far each feature moves a theatre's odds of a surge against its "
         "typical value (red raises, blue lowers; blank: not among the theatre's top drivers)."
     )
-    st.plotly_chart(heat, config=ui.PLOTLY_CONFIG, key="model_drivers")
+    st.plotly_chart(heat, config=look.PLOTLY_CONFIG, key="model_drivers")
 if features is not None:
     st.dataframe(
-        features.assign(feature=features["feature"].map(lambda f: ui.FEATURE_LABELS.get(f, f))),
+        features.assign(feature=features["feature"].map(lambda f: look.FEATURE_LABELS.get(f, f))),
         hide_index=True,
         column_config={
             "feature": "Feature",

@@ -5,41 +5,42 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-import ui
+from risk.forecast.scores import BANDS
+from ui import look, reads, serving, widgets
 
-ui.page_header("Regional escalation risk")
-ui.require_incidents()
-for warning in ui.freshness_warnings():
+widgets.page_header("Regional escalation risk")
+widgets.require_incidents()
+for warning in reads.freshness_warnings():
     st.warning(warning, icon=":material/schedule:")
 
-horizon = ui.target().horizon
-table = ui.overview()
-latest = ui.latest_scores()
+horizon = serving.target().horizon
+table = reads.overview()
+latest = reads.latest_scores()
 scored = not latest.empty
 
 if scored:
     as_of = latest["as_of"].iloc[0]
-    st.subheader(f"Week {ui.week_label(as_of)}")
+    st.subheader(f"Week {look.week_label(as_of)}")
     bands = table["band"].value_counts()
     with st.container(horizontal=True):
-        for name in reversed([b for b, _ in ui.BANDS]):
+        for name in reversed([b for b, _ in BANDS]):
             st.badge(
                 f"{bands.get(name, 0)} {name}",
                 color={"low": "green", "elevated": "yellow", "high": "orange", "severe": "red"}[
                     name
                 ],
             )
-    current_week = ui.latest_complete_week()
+    current_week = reads.latest_complete_week()
     if current_week is not None and current_week > as_of:
         st.info(
-            f"These scores are for the week {ui.week_label(as_of)}, but the incidents now run "
-            f"to {ui.summary().last_date}. They are brought up to date after the next upload or "
+            f"These scores are for the week {look.week_label(as_of)}, but the incidents now run "
+            f"to {reads.summary().last_date}. They are brought up to date after the next upload or "
             "refresh, or with `python -m risk scores`.",
             icon=":material/update:",
         )
 else:
     as_of = None
-    reason = ui.model_parts()["error"] or "no scores have been stored yet"
+    reason = reads.model_parts()["error"] or "no scores have been stored yet"
     st.info(
         f"No surge probabilities yet: {reason}. The table shows the latest counts.",
         icon=":material/info:",
@@ -70,14 +71,14 @@ shown = table.assign(
         "surges_52",
     ]
 ]
-colours = ui.theatre_colours()
+colours = look.theatre_colours()
 styled = shown.style.map(
-    lambda name: f"color: {colours.get(name, ui.OTHER_COLOUR)}; font-weight: 600",
+    lambda name: f"color: {colours.get(name, look.OTHER_COLOUR)}; font-weight: 600",
     subset=["theatre"],
 ).map(
     lambda band: (
-        f"background-color: {ui.BAND_COLOURS[band]}; color: {ui.BAND_TEXT[band]}"
-        if band in ui.BAND_COLOURS
+        f"background-color: {look.BAND_COLOURS[band]}; color: {look.BAND_TEXT[band]}"
+        if band in look.BAND_COLOURS
         else ""
     ),
     subset=["band"],
@@ -109,11 +110,11 @@ picked = st.dataframe(
             help=f"Expected violent incidents over the next {horizon} weeks",
         ),
         "range": st.column_config.TextColumn("80% range"),
-        "violent": ui.count_column("Violent this week"),
+        "violent": look.count_column("Violent this week"),
         "recent": st.column_config.LineChartColumn(
             "Violent, last 26 weeks", y_min=0, width="medium"
         ),
-        "surges_52": ui.count_column("Surges, past year", help="Surge weeks in the past 52"),
+        "surges_52": look.count_column("Surges, past year", help="Surge weeks in the past 52"),
     },
 )
 if picked.selection.rows:
@@ -125,9 +126,9 @@ with st.container(horizontal=True, vertical_alignment="center", gap="small"):
     for name in shown["theatre"]:
         st.page_link("pages/theatre.py", label=name, query_params={"theatre": name})
     if scored:
-        ui.download_csv(
+        widgets.download_csv(
             "Scores (CSV)",
-            ui.scores_csv(latest),
+            reads.scores_csv(latest),
             f"scores-{as_of:%Y-%m-%d}.csv",
             key="scores_csv",
         )
@@ -148,7 +149,7 @@ weeks = (
     )
     or 52
 )
-heat = ui.region_heat(as_of, weeks)
+heat = reads.region_heat(as_of, weeks)
 order = [name for name in shown["theatre"]]
 grid = heat.pivot(index="theatre", columns="week", values="ratio").reindex(order)
 violent = heat.pivot(index="theatre", columns="week", values="violent").reindex(order)
@@ -164,7 +165,7 @@ figure.add_trace(
     go.Bar(
         x=surging["week"],
         y=surging["surging"],
-        marker_color=ui.BAND_COLOURS["severe"],
+        marker_color=look.BAND_COLOURS["severe"],
         name="Theatres surging",
         hovertemplate="week of %{x|%Y-%m-%d}: %{y} theatre(s) surging<extra></extra>",
         showlegend=False,
@@ -220,4 +221,4 @@ row_height = 34 if len(order) <= 10 else 16  # governorates as theatres: keep it
 figure.update_layout(
     height=140 + row_height * len(order), margin={"t": 10, "b": 10, "l": 10, "r": 10}
 )
-st.plotly_chart(figure, config=ui.PLOTLY_CONFIG, key="heat_strip")
+st.plotly_chart(figure, config=look.PLOTLY_CONFIG, key="heat_strip")

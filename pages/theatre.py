@@ -7,12 +7,12 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-import ui
+from ui import look, reads, serving, widgets
 
-ui.page_header("Theatre detail")
-summary = ui.require_incidents()
+widgets.page_header("Theatre detail")
+summary = widgets.require_incidents()
 
-available = ui.theatres_with_data()
+available = reads.theatres_with_data()
 theatre = st.selectbox(
     "Theatre",
     available,
@@ -21,18 +21,18 @@ theatre = st.selectbox(
     help="The link of this page opens this theatre.",
     width=360,
 )
-colour = ui.theatre_colour(theatre)
-horizon = ui.target().horizon
-latest = ui.latest_scores()
+colour = look.theatre_colour(theatre)
+horizon = serving.target().horizon
+latest = reads.latest_scores()
 score = latest[latest["theatre"] == theatre]
 
 # -- the current score ------------------------------------------------------------------------
 if score.empty:
-    reason = ui.model_parts()["error"] or f"no stored score for {theatre}"
+    reason = reads.model_parts()["error"] or f"no stored score for {theatre}"
     st.info(f"No surge probability for this theatre: {reason}.", icon=":material/info:")
 else:
     row = score.iloc[0]
-    st.subheader(f"Week {ui.week_label(row['as_of'])}")
+    st.subheader(f"Week {look.week_label(row['as_of'])}")
     with st.container(horizontal=True):
         st.metric(
             f"Surge probability, next {horizon} weeks",
@@ -59,19 +59,19 @@ else:
 
 # -- forecasts against what happened ----------------------------------------------------------
 st.subheader("Forecasts against what happened")
-parts = ui.model_parts()
+parts = reads.model_parts()
 history = parts["history"]
-stored = ui.stored_scores(theatre)
-weekly = ui.panel()
+stored = reads.stored_scores(theatre)
+weekly = reads.panel()
 weekly = weekly[weekly["theatre"] == theatre]
 figure = make_subplots(
     rows=2, cols=1, shared_xaxes=True, row_heights=[0.6, 0.4], vertical_spacing=0.06
 )
-for band, lower, upper in ui.band_ranges():
+for band, lower, upper in look.band_ranges():
     figure.add_hrect(
         y0=lower,
         y1=upper,
-        fillcolor=ui.BAND_COLOURS[band],
+        fillcolor=look.BAND_COLOURS[band],
         opacity=0.12,
         line_width=0,
         row=1,
@@ -84,7 +84,7 @@ if backtest is not None and not backtest.empty:
         go.Bar(
             x=followed["week"],
             y=[1.0] * len(followed),  # clipped at the axis top: a full-height column
-            marker_color=ui.BAND_COLOURS["severe"],
+            marker_color=look.BAND_COLOURS["severe"],
             opacity=0.18,
             name=f"a surge followed within {horizon} weeks",
             hovertemplate=(
@@ -144,7 +144,7 @@ figure.add_trace(
     go.Bar(
         x=weekly["week"],
         y=weekly["violent"],
-        marker_color=[ui.BAND_COLOURS["severe"] if s else colour for s in weekly["surge"]],
+        marker_color=[look.BAND_COLOURS["severe"] if s else colour for s in weekly["surge"]],
         name="violent incidents (red: surge week)",
         hovertemplate="week of %{x|%Y-%m-%d}: %{y:,} violent incidents<extra></extra>",
     ),
@@ -166,7 +166,7 @@ figure.update_layout(
     margin={"t": 10, "b": 10, "l": 10, "r": 10},
     legend={"orientation": "h", "y": -0.12},
 )
-st.plotly_chart(figure, config=ui.PLOTLY_CONFIG, key="theatre_history")
+st.plotly_chart(figure, config=look.PLOTLY_CONFIG, key="theatre_history")
 st.caption(
     "Line: the model's forecast for each week, made by a model trained only on earlier weeks "
     "(rolling-origin backtest). Diamonds: scores as stored when they were made. Shaded "
@@ -174,9 +174,9 @@ st.caption(
     "incidents per week, surge weeks in red."
 )
 if not stored.empty:
-    ui.download_csv(
+    widgets.download_csv(
         "Score history (CSV)",
-        ui.scores_csv(stored.drop(columns=["id"], errors="ignore")),
+        reads.scores_csv(stored.drop(columns=["id"], errors="ignore")),
         f"scores-{theatre}.csv",
         key="history_csv",
     )
@@ -189,15 +189,15 @@ span = st.segmented_control(
 )
 weeks = spans[span]
 actors_start = None if weeks is None else summary.last_date - dt.timedelta(weeks=weeks)
-actors = ui.actor_activity(theatre, actors_start, summary.last_date)
+actors = reads.actor_activity(theatre, actors_start, summary.last_date)
 st.dataframe(
     actors,
     hide_index=True,
     column_config={
         "actor": st.column_config.TextColumn("Actor", width="large"),
-        "incidents": ui.count_column("Incidents"),
-        "violent": ui.count_column("Violent"),
-        "fatalities": ui.count_column("Deaths"),
+        "incidents": look.count_column("Incidents"),
+        "violent": look.count_column("Violent"),
+        "fatalities": look.count_column("Deaths"),
         "first_date": st.column_config.DateColumn("First", format="YYYY-MM-DD"),
         "last_date": st.column_config.DateColumn("Last", format="YYYY-MM-DD"),
     },
@@ -212,9 +212,9 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         key="incident_search",
         placeholder="e.g. drone, Ain al-Asad, Reuters",
     )
-    period = ui.period_input("incident_dates", weeks=4)
-    categories = ui.categories_input("incident_categories")
-period = ui.complete_period(period)
+    period = widgets.period_input("incident_dates", weeks=4)
+    categories = widgets.categories_input("incident_categories")
+period = widgets.complete_period(period)
 filters = {
     "theatre_names": [theatre],
     "start": period[0],
@@ -222,9 +222,9 @@ filters = {
     "categories": categories,
     "search": search,
 }
-found = ui.find_incidents(**filters)
+found = reads.find_incidents(**filters)
 shown = found.rows.drop(columns=["theatre", "latitude", "longitude"]).assign(
-    category=lambda f: f["category"].map(ui.category_label)
+    category=lambda f: f["category"].map(look.category_label)
 )
 st.caption(
     f"{found.total:,} incidents match"
@@ -244,16 +244,16 @@ st.dataframe(
         "source_event_type": "Event type",
         "actor1": "Actor 1",
         "actor2": "Actor 2",
-        "fatalities": ui.count_column("Deaths"),
+        "fatalities": look.count_column("Deaths"),
         "notes": st.column_config.TextColumn("Notes", width="large"),
         "source_text": "Sources",
         "source": "Loaded from",
         "source_id": "Id",
     },
 )
-ui.download_csv(
+widgets.download_csv(
     f"These {found.total:,} incidents (CSV)",
-    ui.incidents_csv(**filters),
+    reads.incidents_csv(**filters),
     f"incidents-{theatre}-{period[0]:%Y-%m-%d}-to-{period[1]:%Y-%m-%d}.csv",
     key="incidents_csv",
 )

@@ -6,22 +6,23 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-import ui
+from risk.export import safe_csv
+from ui import look, reads, serving, widgets
 
-ui.page_header("Trends")
-ui.require_incidents()
+widgets.page_header("Trends")
+widgets.require_incidents()
 
-available = ui.theatres_with_data()
+available = reads.theatres_with_data()
 named = [name for name in available if name != "Other"] or available
 if len(named) > 8:  # e.g. governorates as theatres: start with the busiest six
-    busiest = ui.theatre_stats().sort_values("incidents", ascending=False)["theatre"]
+    busiest = reads.theatre_stats().sort_values("incidents", ascending=False)["theatre"]
     named = [name for name in busiest if name in named][:6]
 
 with st.container(horizontal=True, vertical_alignment="bottom"):
     chosen = st.multiselect("Theatres", available, default=named, key="trend_theatres")
-    categories = ui.categories_input("trend_categories")
+    categories = widgets.categories_input("trend_categories")
 with st.container(horizontal=True, vertical_alignment="bottom"):
-    period = ui.period_input("trend_dates", weeks=104)
+    period = widgets.period_input("trend_dates", weeks=104)
     window = st.select_slider(
         "Rolling mean",
         options=[1, 2, 4, 8, 13, 26],
@@ -36,15 +37,15 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
 if not chosen or not categories:
     st.info("Choose at least one theatre and one category.")
     st.stop()
-start, end = ui.complete_period(period)
-series = ui.weekly_series(chosen, categories, start, end, window)
-surges = ui.surge_weeks(chosen, start, end)
-colours = ui.theatre_colours()
+start, end = widgets.complete_period(period)
+series = reads.weekly_series(chosen, categories, start, end, window)
+surges = reads.surge_weeks(chosen, start, end)
+colours = look.theatre_colours()
 axis_type = "log" if scale == "log" else "linear"
 label = (
     "all categories"
-    if len(categories) == len(ui.categories())
-    else ", ".join(ui.category_label(c) for c in categories)
+    if len(categories) == len(reads.categories())
+    else ", ".join(look.category_label(c) for c in categories)
 )
 
 
@@ -52,7 +53,7 @@ def lines(value: str, unit: str, with_surges: bool) -> go.Figure:
     figure = go.Figure()
     for name in chosen:
         part = series[series["theatre"] == name]
-        colour = colours.get(name, ui.OTHER_COLOUR)
+        colour = colours.get(name, look.OTHER_COLOUR)
         figure.add_trace(
             go.Scatter(
                 x=part["week"],
@@ -119,16 +120,16 @@ def lines(value: str, unit: str, with_surges: bool) -> go.Figure:
 st.subheader(f"Weekly incidents ({label})")
 st.caption(
     f"Thin lines: each week; thick lines: {window}-week mean. Triangles: surge weeks (violent "
-    f"incidents at least {ui.target().ratio:g}x the four weeks before, all categories)."
+    f"incidents at least {serving.target().ratio:g}x the four weeks before, all categories)."
 )
-st.plotly_chart(lines("incidents", "incidents", True), config=ui.PLOTLY_CONFIG, key="trend_lines")
+st.plotly_chart(lines("incidents", "incidents", True), config=look.PLOTLY_CONFIG, key="trend_lines")
 
 st.subheader("By category")
 FACETS = 12
 faceted = chosen[:FACETS]
 if len(chosen) > FACETS:
     st.caption(f"The first {FACETS} of the {len(chosen)} chosen theatres.")
-by_category = ui.weekly_by_category(faceted, categories, start, end)
+by_category = reads.weekly_by_category(faceted, categories, start, end)
 columns = min(3, len(faceted))
 rows = math.ceil(len(faceted) / columns)
 facets = make_subplots(
@@ -147,13 +148,13 @@ for index, name in enumerate(faceted):
             go.Bar(
                 x=cells["week"],
                 y=cells["incidents"],
-                name=ui.category_label(category),
-                marker_color=ui.CATEGORY_COLOURS.get(category, ui.OTHER_COLOUR),
+                name=look.category_label(category),
+                marker_color=look.CATEGORY_COLOURS.get(category, look.OTHER_COLOUR),
                 legendgroup=category,
                 showlegend=index == 0,
                 hovertemplate=(
                     f"{name}, week of %{{x|%Y-%m-%d}}: %{{y:,}} "
-                    f"{ui.category_label(category).lower()}<extra></extra>"
+                    f"{look.category_label(category).lower()}<extra></extra>"
                 ),
             ),
             row=index // columns + 1,
@@ -168,14 +169,14 @@ facets.update_layout(
 )
 facets.update_xaxes(tickformat="%Y-%m-%d", nticks=4)
 facets.update_yaxes(type=axis_type)
-st.plotly_chart(facets, config=ui.PLOTLY_CONFIG, key="trend_categories_chart")
+st.plotly_chart(facets, config=look.PLOTLY_CONFIG, key="trend_categories_chart")
 
 st.subheader("Weekly fatalities")
-st.plotly_chart(lines("fatalities", "deaths", False), config=ui.PLOTLY_CONFIG, key="trend_deaths")
+st.plotly_chart(lines("fatalities", "deaths", False), config=look.PLOTLY_CONFIG, key="trend_deaths")
 
-ui.download_csv(
+widgets.download_csv(
     "Weekly counts (CSV)",
-    ui.safe_csv(series),
+    safe_csv(series),
     f"weekly-{start:%Y-%m-%d}-to-{end:%Y-%m-%d}.csv",
     key="trend_csv",
 )

@@ -3,18 +3,19 @@
 import pandas as pd
 import streamlit as st
 
-import ui
-from risk.csv_stream import FileProblem
-from risk.store import StoreError
+from risk.export import safe_csv
+from risk.incidents.csv_reader import FileProblem
+from risk.store.database import StoreError
+from ui import actions, look, reads, widgets
 
-ui.page_header("Upload")
+widgets.page_header("Upload")
 done = st.session_state.pop("upload_done", None)
 if done:
     st.success(done, icon=":material/check_circle:")
 
-allowed = ui.change_allowed("load files or undo loads")
+allowed = actions.change_allowed("load files or undo loads")
 try:
-    max_rows = ui.upload_max_rows()
+    max_rows = actions.upload_max_rows()
 except ValueError as error:
     st.error(f"{error}. Fix the setting and restart the dashboard.")
     st.stop()
@@ -36,14 +37,16 @@ if allowed:
         if st.session_state.get("preview_key") != file_key:
             with st.spinner("Reading the file; nothing is stored yet..."):
                 try:
-                    st.session_state["preview"] = ui.preview_file(uploaded, uploaded.name, max_rows)
+                    st.session_state["preview"] = actions.preview_file(
+                        uploaded, uploaded.name, max_rows
+                    )
                 except FileProblem as problem:
                     st.session_state["preview"] = problem
             st.session_state["preview_key"] = file_key
         preview = st.session_state["preview"]
         if isinstance(preview, FileProblem):
             st.error(
-                f"This file cannot be loaded: {ui.escape_markdown(preview)}",
+                f"This file cannot be loaded: {look.escape_markdown(preview)}",
                 icon=":material/block:",
             )
         else:
@@ -63,7 +66,7 @@ if allowed:
                     hide_index=True,
                     column_config={
                         "theatre": "Theatre",
-                        "rows": ui.count_column("Accepted rows"),
+                        "rows": look.count_column("Accepted rows"),
                     },
                     width="content",
                 )
@@ -78,14 +81,14 @@ if allowed:
                     hide_index=True,
                     height=240,
                     column_config={
-                        "line": ui.count_column("Line"),
+                        "line": look.count_column("Line"),
                         "reason": st.column_config.TextColumn("Reason", width="large"),
                         "raw": st.column_config.TextColumn("Row as written", width="large"),
                     },
                 )
-                ui.download_csv(
+                widgets.download_csv(
                     "Rejected rows (CSV)",
-                    ui.safe_csv(rejected),
+                    safe_csv(rejected),
                     "rejected-rows.csv",
                     key="preview_rejections_csv",
                 )
@@ -104,17 +107,17 @@ if allowed:
             ):
                 try:
                     with st.status("Loading the file...", expanded=True) as status:
-                        report = ui.load_file(uploaded, uploaded.name, max_rows)
+                        report = actions.load_file(uploaded, uploaded.name, max_rows)
                         status.write(
                             f"Batch {report.batch_id}: {report.added:,} added, "
                             f"{report.updated:,} updated."
                         )
                         status.update(label="Updating the scores...")
-                        scores = ui.update_scores()
+                        scores = actions.update_scores()
                         status.update(label="Done", state="complete")
                 except FileProblem as problem:
                     st.error(
-                        f"This file cannot be loaded: {ui.escape_markdown(problem)}",
+                        f"This file cannot be loaded: {look.escape_markdown(problem)}",
                         icon=":material/block:",
                     )
                 else:
@@ -129,11 +132,11 @@ if allowed:
                     st.rerun()
 
 st.subheader("Loads")
-loads = ui.batches()
+loads = reads.batches()
 if loads.empty:
     st.info("Nothing has been loaded yet.")
     st.stop()
-ui.batches_table(
+widgets.batches_table(
     loads,
     [
         "id",
@@ -160,9 +163,9 @@ if not with_rejections.empty:
             format_func=lambda i: f"{i}: {loads.set_index('id').at[i, 'file_name']}",
             key="rejections_batch",
         )
-        ui.download_csv(
+        widgets.download_csv(
             "Rejected rows (CSV)",
-            ui.rejections_csv(int(batch)),
+            reads.rejections_csv(int(batch)),
             f"batch-{batch}-rejected-rows.csv",
             key="batch_rejections_csv",
         )
@@ -185,11 +188,11 @@ if allowed and not committed.empty:
     if st.button("Undo this load", disabled=not sure, key="undo_button"):
         try:
             with st.spinner(f"Undoing batch {batch} and updating the scores..."):
-                undone = ui.undo(int(batch))
-                scores = ui.update_scores()
+                undone = actions.undo(int(batch))
+                scores = actions.update_scores()
         except StoreError as error:
             st.error(
-                f"Batch {batch} was not undone: {ui.escape_markdown(error)}",
+                f"Batch {batch} was not undone: {look.escape_markdown(error)}",
                 icon=":material/block:",
             )
         else:

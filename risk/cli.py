@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from risk.config import Settings, load_settings
-from risk.csv_stream import FileProblem
-from risk.model import ModelError
-from risk.panel import SurgeTarget
-from risk.store import Store, StoreError, redact_url
-from risk.theatres import TheatreFileError, Theatres, load_theatres
+from risk.forecast.model import ModelError
+from risk.forecast.panel import SurgeTarget
+from risk.incidents.csv_reader import FileProblem
+from risk.incidents.theatres import TheatreFileError, Theatres, load_theatres
+from risk.store.database import Store, StoreError, redact_url
 
 if TYPE_CHECKING:
-    from risk.sources import RefreshConfig
+    from risk.refresh.sources import RefreshConfig
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _SHOWN_REJECTIONS = 20
@@ -88,9 +88,9 @@ def _table(rows: list[dict[str, object]], columns: Sequence[str]) -> str:
 # -- commands ---------------------------------------------------------------------------------
 def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
     """Create or upgrade the store; load the demo into an empty store once; train if needed."""
-    from risk.demo import load_demo_once
-    from risk.scores import make_scores
-    from risk.training import model_metadata, train
+    from risk.forecast.scores import make_scores
+    from risk.forecast.training import model_metadata, train
+    from risk.store.demo import load_demo_once
 
     store = ctx.store
     theatres = ctx.theatres  # fail early on a bad theatres file
@@ -112,8 +112,8 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
-    from risk.scores import make_scores
-    from risk.training import train
+    from risk.forecast.scores import make_scores
+    from risk.forecast.training import train
 
     report = train(ctx.store, ctx.theatres, ctx.target)
     scored = make_scores(ctx.store, ctx.theatres, ctx.target, model=report.model)
@@ -159,8 +159,8 @@ def _metrics_table(block: dict[str, dict[str, object]]) -> str:
 
 
 def cmd_backtest(args: argparse.Namespace, ctx: Context) -> int:
-    from risk.backtest import run_backtest, select_model
-    from risk.panel import weekly_panel
+    from risk.forecast.backtest import run_backtest, select_model
+    from risk.forecast.panel import weekly_panel
 
     panel = weekly_panel(ctx.store, ctx.theatres, ctx.target)
     candidates = None
@@ -195,7 +195,7 @@ def cmd_backtest(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_scores(args: argparse.Namespace, ctx: Context) -> int:
-    from risk.scores import make_scores
+    from risk.forecast.scores import make_scores
 
     as_of = None
     if args.as_of:
@@ -228,7 +228,7 @@ def cmd_scores(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, ctx: Context) -> int:
-    from risk.ingest import ingest_file
+    from risk.store.ingest import ingest_file
 
     reports, errors = [], []
     for path in args.paths:
@@ -263,7 +263,7 @@ def cmd_ingest(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, ctx: Context) -> int:
-    from risk.queries import theatre_stats
+    from risk.store.queries import theatre_stats
 
     frame = theatre_stats(ctx.store, ctx.theatres)
     rows = [
@@ -291,7 +291,7 @@ def cmd_stats(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_batches(args: argparse.Namespace, ctx: Context) -> int:
-    from risk.ingest import list_batches
+    from risk.store.ingest import list_batches
 
     frame = list_batches(ctx.store)
     frame = frame[frame["status"] != "loading"]
@@ -322,7 +322,7 @@ def cmd_batches(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_undo(args: argparse.Namespace, ctx: Context) -> int:
-    from risk.ingest import undo_batch
+    from risk.store.ingest import undo_batch
 
     report = undo_batch(ctx.store, args.batch_id)
     print(
@@ -333,8 +333,8 @@ def cmd_undo(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_theatres(args: argparse.Namespace, ctx: Context) -> int:
-    from risk.queries import place_names
-    from risk.theatres import theatres_by_admin1
+    from risk.incidents.theatres import theatres_by_admin1
+    from risk.store.queries import place_names
 
     if not args.by_admin1:
         for name in ctx.theatres.names:
@@ -350,7 +350,7 @@ def cmd_theatres(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _refresh_config(ctx: Context) -> RefreshConfig:
-    from risk.sources import ConfigError, load_config
+    from risk.refresh.sources import ConfigError, load_config
 
     try:
         return load_config(ctx.settings.sources_path)
@@ -402,8 +402,8 @@ def _print_run(record: dict[str, object]) -> None:
 
 def cmd_refresh(args: argparse.Namespace, ctx: Context) -> int:
     """Pull the enabled sources, load what is new, rescore; exit 1 when any source failed."""
-    from risk.refresh import RefreshBusy, run_refresh
-    from risk.sources import ConfigError
+    from risk.refresh.runs import RefreshBusy, run_refresh
+    from risk.refresh.sources import ConfigError
 
     config = _refresh_config(ctx)
     progress = None
@@ -450,9 +450,9 @@ def cmd_schedule(args: argparse.Namespace, ctx: Context) -> int:
     import threading
     import time
 
-    from risk.refresh import RefreshBusy, run_refresh
-    from risk.schedule import check_cron, run_schedule, stop_on_signals
-    from risk.sources import ConfigError, load_config
+    from risk.refresh.runs import RefreshBusy, run_refresh
+    from risk.refresh.schedule import check_cron, run_schedule, stop_on_signals
+    from risk.refresh.sources import ConfigError, load_config
 
     config = _refresh_config(ctx)
     cron = args.cron or config.cron
@@ -466,7 +466,7 @@ def cmd_schedule(args: argparse.Namespace, ctx: Context) -> int:
         stream=sys.stderr,
     )
     logging.Formatter.converter = time.gmtime  # log times in UTC, like the cron line
-    log = logging.getLogger("risk.schedule")
+    log = logging.getLogger("risk.refresh.schedule")
     ctx.store  # noqa: B018 - fail now, not at the first run, when the database is unusable
     ctx.theatres  # noqa: B018
 

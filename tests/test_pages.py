@@ -508,9 +508,9 @@ def arabic(monkeypatch, tmp_path):
 
 def test_arabic_text_reaches_the_page_and_the_export_unchanged(arabic):
     from risk.export import safe_csv
-    from risk.queries import find_incidents
-    from risk.store import Store
-    from risk.theatres import load_theatres
+    from risk.incidents.theatres import load_theatres
+    from risk.store.database import Store
+    from risk.store.queries import find_incidents
 
     actor, notes = "أنصار الله", "هجوم صاروخي على سفينة تجارية في البحر الأحمر"
     app = open_page("pages/theatre.py", theatre="Yemen & Red Sea")
@@ -519,7 +519,7 @@ def test_arabic_text_reaches_the_page_and_the_export_unchanged(arabic):
     assert actor in shown["actor1"].tolist() and notes in shown["notes"].tolist()
     assert "\u202eevil\u202c" in shown["actor1"].tolist()
 
-    # The page's download runs exactly this (ui.incidents_csv).
+    # The page's download runs exactly this (reads.incidents_csv).
     store = Store(arabic)
     page = find_incidents(
         store, load_theatres(ROOT / "data/theatres.toml"), theatre_names=["Yemen & Red Sea"]
@@ -536,16 +536,16 @@ def test_new_data_from_elsewhere_is_served_once_its_results_are_ready(
     import threading
     import time
 
-    import ui
-    from risk.ingest import ingest_file
-    from risk.store import Store
+    from risk.store.database import Store
+    from risk.store.ingest import ingest_file
+    from ui import serving
 
     app = open_page("pages/data.py")
     assert app.dataframe[0].value["incidents"].sum() == 107_645
 
     # Another process (a refresh) loads five incidents; the warm-up waits for the gate.
-    gate, warm = threading.Event(), ui._warm
-    monkeypatch.setattr(ui, "_warm", lambda *args: (gate.wait(60), warm(*args)))
+    gate, warm = threading.Event(), serving._warm
+    monkeypatch.setattr(serving, "_warm", lambda *args: (gate.wait(60), warm(*args)))
     log = tmp_path / "log.csv"
     log.write_text(
         "id,date,country,event_type,fatalities\n"

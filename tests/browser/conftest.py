@@ -11,9 +11,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-import driver
 import pytest
 from playwright.sync_api import Browser, sync_playwright
+
+from tests.browser import driver
 
 
 @pytest.fixture(scope="session")

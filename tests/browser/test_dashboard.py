@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-import driver
 import pytest
+
+from tests.browser import driver
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = driver.ROOT / "docs" / "screenshots"

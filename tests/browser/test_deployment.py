@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from risk.ingest import ingest_file
-from risk.store import Store
+from risk.store.database import Store
+from risk.store.ingest import ingest_file
 from tests.browser.driver import (
     PAGES,
     ROOT,

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from risk.ingest import ingest_file
-from risk.store import Store
+from risk.store.database import Store
+from risk.store.ingest import ingest_file
 from tests.browser.driver import PAGES, free_port, go_to, open_dashboard, start_server, stop_server
 from tests.fake_apis import FakeApi, serve_oidc
 

@@ -1,0 +1,1 @@
+"""Store -> forecasts: weekly panel, surge target, model, baselines, backtest, training, scores."""

@@ -1,0 +1,344 @@
+"""The weekly theatre panel: counts per theatre and ISO week, features, and the surge target.
+
+Counting runs in the database (GROUP BY theatre, week, category), so the panel of a store with
+a million incidents is built from a few thousand grouped rows. Every feature at week ``w`` uses
+only weeks up to ``w``; labels look ahead ``horizon`` weeks and are missing where the future is
+not yet known.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from risk.incidents.places import load_country_index
+from risk.incidents.schema import CATEGORIES
+from risk.incidents.theatres import OTHER, Theatres
+from risk.store.database import Store, incidents, places
+from risk.store.queries import theatre_column
+
+
+@dataclass(frozen=True)
+class SurgeTarget:
+    """ACLED's Subnational Surge Tracker rule, as a forecasting target.
+
+    Week ``v`` is a surge week when its violent incidents are at least ``ratio`` times the mean
+    of the four weeks before and that mean is at least ``min_baseline``. The label at week ``w``
+    is 1 when a surge week falls in ``w+1 .. w+horizon``.
+    """
+
+    horizon: int = 4
+    ratio: float = 2.0
+    min_baseline: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.horizon <= 26:
+            raise ValueError(f"horizon must be 1-26 weeks, not {self.horizon}")
+        if self.ratio <= 1:
+            raise ValueError(f"ratio must be above 1, not {self.ratio}")
+        if self.min_baseline < 0:
+            raise ValueError(f"min_baseline must be 0 or more, not {self.min_baseline}")
+
+    def describe(self) -> str:
+        """The definition in words, for the README, the model page and the CLI."""
+        ratio = f"{self.ratio:g}"
+        return (
+            f"A theatre surges in a week when its violent incidents (battles, explosions and "
+            f"remote violence, violence against civilians, riots, and excessive force against "
+            f"protesters) are at least {ratio} times its weekly average over the four weeks "
+            f"before, and that average is at least {self.min_baseline:g} a week. The forecast is "
+            f"the probability that at least one surge week happens in the next {self.horizon} "
+            f"weeks."
+        )
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def week_start(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
+    """Monday of the ISO week of a date column, in SQL."""
+    if dialect == "postgresql":
+        return sa.cast(sa.func.date_trunc("week", column), sa.Date)
+    # SQLite: %w is 0 for Sunday; step back (weekday + 6) % 7 days to Monday.
+    back = sa.func.printf("-%d days", (sa.func.strftime("%w", column) + 6) % 7)
+    return sa.func.date(column, back)
+
+
+def weekly_counts(store: Store, theatres: Theatres) -> pd.DataFrame:
+    """Long frame: theatre, week, category, incidents, violent, fatalities (grouped in SQL)."""
+    with store.read() as connection:
+        theatre = theatre_column(connection, theatres)
+        week = week_start(incidents.c.event_date, store.dialect).label("week")
+        query = sa.select(
+            theatre,
+            week,
+            incidents.c.category,
+            sa.func.count().label("incidents"),
+            sa.func.sum(sa.case((incidents.c.violent, 1), else_=0)).label("violent"),
+            sa.func.sum(incidents.c.fatalities).label("fatalities"),
+        ).group_by(sa.literal_column("theatre"), sa.literal_column("week"), incidents.c.category)
+        rows = connection.execute(query).all()
+    frame = pd.DataFrame(
+        rows, columns=["theatre", "week", "category", "incidents", "violent", "fatalities"]
+    )
+    frame["week"] = pd.to_datetime(frame["week"]).astype("datetime64[us]")
+    for column in ("incidents", "violent", "fatalities"):
+        frame[column] = frame[column].astype("int64")
+    return frame
+
+
+def weekly_actors(store: Store, theatres: Theatres) -> pd.DataFrame:
+    """Distinct actors (actor1 or actor2) per theatre and week, counted in SQL."""
+    with store.read() as connection:
+        theatre = theatre_column(connection, theatres)
+        week = week_start(incidents.c.event_date, store.dialect).label("week")
+        sides = sa.union_all(
+            sa.select(theatre, week, incidents.c.actor1.label("actor")),
+            sa.select(
+                theatre_column(connection, theatres),
+                week_start(incidents.c.event_date, store.dialect).label("week"),
+                incidents.c.actor2.label("actor"),
+            ),
+        ).subquery()
+        query = (
+            sa.select(sides.c.theatre, sides.c.week, sa.func.count(sa.distinct(sides.c.actor)))
+            .where(sides.c.actor.is_not(None))
+            .group_by(sides.c.theatre, sides.c.week)
+        )
+        rows = connection.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["theatre", "week", "actors"])
+    frame["week"] = pd.to_datetime(frame["week"]).astype("datetime64[us]")
+    frame["actors"] = frame["actors"].astype("int64")
+    return frame
+
+
+def theatre_countries(store: Store, theatres: Theatres) -> dict[str, str]:
+    """Each theatre's main country (the one holding most of its incidents), as a country key.
+
+    Theatres sharing a main country are peers: with governorates as theatres, a flare-up
+    often moves through a country's units together.
+    """
+    with store.read() as connection:
+        theatre = theatre_column(connection, theatres)
+        query = (
+            sa.select(theatre, places.c.country, sa.func.count().label("n"))
+            .join(places, places.c.id == incidents.c.place_id)
+            .group_by(sa.literal_column("theatre"), places.c.country)
+        )
+        rows = connection.execute(query).all()
+    index = load_country_index()
+    best: dict[str, tuple[int, str]] = {}
+    for name, country, count in rows:
+        if country and count > best.get(name, (-1, ""))[0]:
+            best[name] = (count, index.key(country))
+    return {name: key for name, (_, key) in best.items()}
+
+
+def _change_category(current: pd.Series, baseline: pd.Series) -> pd.Series:
+    """ACLED's change map: -1 large decrease, 0 limited, 1 moderate, 2 large increase."""
+    change = (current - baseline) / baseline.where(baseline > 0)
+    category = pd.Series(0, index=current.index, dtype="int64")
+    category[change > 0.10] = 1
+    category[change > 0.25] = 2
+    category[change < -0.25] = -1
+    category[(baseline == 0) & (current > 0)] = 2
+    # Units averaging at most 2 events with at most 5 in the latest week: limited change.
+    category[(baseline <= 2) & (current <= 5)] = 0
+    return category
+
+
+def surge_weeks(violent: pd.Series, target: SurgeTarget) -> pd.Series:
+    """Surge weeks of one theatre's weekly violent counts (consecutive weeks, in order)."""
+    baseline = violent.shift(1).rolling(4, min_periods=4).mean()
+    return (baseline >= target.min_baseline) & (violent >= target.ratio * baseline)
+
+
+def surge_labels(surge: pd.Series, horizon: int) -> pd.Series:
+    """1.0 when a surge week falls in the next ``horizon`` weeks, NaN where not yet known."""
+    ahead = surge.astype(float)[::-1].rolling(horizon, min_periods=horizon).max()[::-1]
+    return ahead.shift(-1)
+
+
+SIMULATIONS = 400
+
+
+def _count_noise_surge_probability(
+    violent: pd.Series, level: pd.Series, variance: pd.Series, target: SurgeTarget
+) -> pd.Series:
+    """P(the surge rule fires within the horizon) if coming weeks were noise around ``level``.
+
+    Simulates ``SIMULATIONS`` futures per week: negative binomial counts with the theatre's
+    expected level and its own variance over the past year, appended to the four weeks
+    actually observed, then applies the surge rule exactly. A quiet last month lowers the bar
+    for next week; a level near the minimum baseline makes surges easy. The model learns how
+    far real escalation departs from this. Seeded, so the same data gives the same panel.
+    """
+    rng = np.random.default_rng(20240120)
+    mean = level.clip(lower=1e-3).to_numpy()
+    excess = np.clip(variance.fillna(level).to_numpy() - mean, 1e-6, None)
+    size = np.clip(mean**2 / excess, 0.05, 1e4)
+    history = np.column_stack([violent.shift(lag).fillna(0).to_numpy() for lag in (3, 2, 1, 0)])
+    draws = rng.negative_binomial(
+        size[:, None, None],
+        (size / (size + mean))[:, None, None],
+        (len(mean), SIMULATIONS, target.horizon),
+    ).astype(float)
+    weeks = np.concatenate(
+        [np.broadcast_to(history[:, None, :], (len(mean), SIMULATIONS, 4)), draws], axis=2
+    )
+    surged = np.zeros((len(mean), SIMULATIONS), dtype=bool)
+    for step in range(target.horizon):
+        baseline = weeks[:, :, step : step + 4].mean(axis=2)
+        count = weeks[:, :, step + 4]
+        surged |= (baseline >= target.min_baseline) & (count >= target.ratio * baseline)
+    return pd.Series(surged.mean(axis=1), index=violent.index)
+
+
+def _theatre_features(group: pd.DataFrame, target: SurgeTarget) -> pd.DataFrame:
+    group = group.sort_values("week").copy()
+    violent = group["violent"].astype(float)
+    for window in (1, 4, 12, 52):
+        group[f"violent_mean_{window}"] = violent.rolling(window, min_periods=1).mean()
+    recent = violent.rolling(4, min_periods=1).mean()
+    before = violent.shift(4).rolling(12, min_periods=1).mean()
+    group["ratio_4_12"] = (recent + 0.5) / (before.fillna(0) + 0.5)
+    group["fatalities_mean_4"] = group["fatalities"].rolling(4, min_periods=1).mean()
+    group["incidents_mean_4"] = group["incidents"].rolling(4, min_periods=1).mean()
+    group["actors_mean_4"] = group["actors"].rolling(4, min_periods=1).mean()
+    group["fatalities_per_violent_4"] = group["fatalities_mean_4"] / (recent + 1)
+    std_52 = violent.rolling(52, min_periods=8).std()
+    group["volatility_52"] = (std_52 / (group["violent_mean_52"] + 1)).fillna(0)
+    surge = surge_weeks(violent, target)
+    group["surge"] = surge
+    group["surges_52"] = surge.astype(int).rolling(52, min_periods=1).sum()
+    group["weeks_observed_52"] = np.minimum(np.arange(1, len(group) + 1), 52)
+    # Horizon-long windows ending in the last 52 weeks that held a surge (conflictology).
+    window_surge = surge.astype(float).rolling(target.horizon, min_periods=1).max()
+    group["window_surge_rate_52"] = window_surge.rolling(
+        52 - target.horizon + 1, min_periods=1
+    ).mean()
+    last_surge = group["week"].where(surge).ffill()
+    weeks_since = (group["week"] - last_surge).dt.days / 7
+    group["weeks_since_surge"] = weeks_since.fillna(156).clip(upper=156)
+    group["change_4"] = _change_category(violent, violent.shift(1).rolling(4, min_periods=1).mean())
+    group["change_52"] = _change_category(
+        violent, violent.shift(1).rolling(52, min_periods=1).mean()
+    )
+    group["surge_rate_long"] = surge.astype(float).expanding().mean()
+    group["level_vs_year"] = (recent + 0.5) / (group["violent_mean_52"] + 0.5)
+    group["nb_surge_prob"] = _count_noise_surge_probability(
+        violent,
+        violent.ewm(halflife=8, min_periods=1).mean(),
+        violent.rolling(52, min_periods=8).var(),
+        target,
+    )
+    group["label"] = surge_labels(surge, target.horizon)
+    future = violent[::-1].rolling(target.horizon, min_periods=target.horizon).sum()[::-1]
+    group["future_violent"] = future.shift(-1)
+    return group
+
+
+def weekly_panel(
+    store: Store,
+    theatres: Theatres,
+    target: SurgeTarget,
+    *,
+    counts: pd.DataFrame | None = None,
+    actors: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per theatre and week: counts, features, label (see module docstring).
+
+    Each theatre runs from its first week with data to the last week in the store, with zeros
+    for weeks without incidents. "Other" (incidents matching no theatre) is left out.
+    """
+    counts = weekly_counts(store, theatres) if counts is None else counts
+    actors = weekly_actors(store, theatres) if actors is None else actors
+    groups = theatre_countries(store, theatres)
+    return build_panel(counts, actors, target, theatres.names, groups)
+
+
+def build_panel(
+    counts: pd.DataFrame,
+    actors: pd.DataFrame,
+    target: SurgeTarget,
+    order: list[str],
+    groups: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """The panel from grouped counts (see :func:`weekly_panel`)."""
+    last_week = counts["week"].max()  # of all data, "Other" included
+    counts = counts[counts["theatre"] != OTHER]
+    if counts.empty:
+        return pd.DataFrame(columns=["theatre", "week", "label"])
+    wide = counts.pivot_table(
+        index=["theatre", "week"],
+        columns="category",
+        values="incidents",
+        aggfunc="sum",
+        fill_value=0,
+    ).reindex(columns=list(CATEGORIES), fill_value=0)
+    wide.columns = [f"n_{c}" for c in wide.columns]
+    totals = counts.groupby(["theatre", "week"])[["incidents", "violent", "fatalities"]].sum()
+    wide = wide.join(totals)
+    frames = []
+    for theatre, part in wide.groupby(level="theatre", sort=False):
+        part = part.droplevel("theatre")
+        weeks = pd.date_range(part.index.min(), last_week, freq="7D")
+        part = part.reindex(weeks, fill_value=0)
+        part.index.name = "week"
+        part = part.reset_index()
+        part.insert(0, "theatre", theatre)
+        frames.append(part)
+    panel = pd.concat(frames, ignore_index=True)
+    panel = panel.merge(actors, on=["theatre", "week"], how="left")
+    panel["actors"] = panel["actors"].fillna(0).astype("int64")
+    panel = pd.concat(
+        [_theatre_features(group, target) for _, group in panel.groupby("theatre", sort=False)],
+        ignore_index=True,
+    )
+    # Cross-theatre features at the same week: how many others surge, violence elsewhere.
+    by_week = panel.groupby("week")
+    panel["others_surging"] = by_week["surge"].transform("sum") - panel["surge"].astype(int)
+    panel["region_violent_other"] = by_week["violent"].transform("sum") - panel["violent"]
+    panel = panel.sort_values(["theatre", "week"])
+    panel["others_surging_4"] = panel.groupby("theatre")["others_surging"].transform(
+        lambda s: s.rolling(4, min_periods=1).sum()
+    )
+    panel["region_violent_other_mean_4"] = panel.groupby("theatre")[
+        "region_violent_other"
+    ].transform(lambda s: s.rolling(4, min_periods=1).mean())
+    # Peers: other theatres with the same main country (none when groups are not given).
+    groups = groups or {}
+    panel["_group"] = [groups.get(name, name) for name in panel["theatre"]]
+    by_group = panel.groupby(["_group", "week"])
+    panel["peers_surging"] = by_group["surge"].transform("sum") - panel["surge"].astype(int)
+    peer_violent = by_group["violent"].transform("sum") - panel["violent"]
+    panel = panel.drop(columns="_group").sort_values(["theatre", "week"])
+    by_theatre = panel.groupby("theatre")["peers_surging"]
+    panel["peers_surging_4"] = by_theatre.transform(lambda s: s.rolling(4, min_periods=1).sum())
+    peer_recent = peer_violent.groupby(panel["theatre"]).transform(
+        lambda s: s.rolling(4, min_periods=1).mean()
+    )
+    peer_before = peer_violent.groupby(panel["theatre"]).transform(
+        lambda s: s.shift(4).rolling(12, min_periods=1).mean()
+    )
+    panel["peers_ratio_4_12"] = (peer_recent + 0.5) / (peer_before.fillna(0) + 0.5)
+    rank = {name: i for i, name in enumerate(order)}
+    panel["_order"] = panel["theatre"].map(rank).fillna(len(rank))
+    panel = panel.sort_values(["_order", "week"]).drop(columns="_order")
+    return panel.reset_index(drop=True)
+
+
+def latest_complete_week(last_event: dt.date, as_of: dt.date | None = None) -> pd.Timestamp:
+    """Monday of the latest week whose Sunday is covered by the data (and not after ``as_of``)."""
+    end = min(last_event, as_of) if as_of else last_event
+    monday = pd.Timestamp(end) - pd.Timedelta(days=end.weekday())
+    return monday if end.weekday() == 6 else monday - pd.Timedelta(days=7)
+
+
+def week_numbers(weeks: pd.Series) -> np.ndarray:
+    """Weeks as consecutive integers (for arithmetic on horizons and cut-offs)."""
+    return ((weeks - pd.Timestamp("1970-01-05")).dt.days // 7).to_numpy()

@@ -1,0 +1,1 @@
+"""Files -> incidents: formats, CSV reading, dates, the canonical schema, place names, theatres."""

@@ -1,0 +1,1 @@
+"""Sources -> store on a schedule: where data comes from, the refresh run, the scheduler."""

@@ -1,0 +1,1 @@
+"""Incidents <-> database: tables, migrations, ingest and undo, queries, the demo load."""

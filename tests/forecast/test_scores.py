@@ -1,0 +1,167 @@
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from risk.forecast.model import ModelError
+from risk.forecast.panel import SurgeTarget, weekly_panel
+from risk.forecast.scores import BANDS, band, make_scores, score_history
+from risk.forecast.training import latest_model, model_metadata, train
+from risk.incidents.theatres import Theatres, parse_theatres
+from risk.store.database import Store
+from risk.store.ingest import ingest_file
+from tests.synthetic import synthetic_counts
+
+TARGET = SurgeTarget()
+COUNTRIES = ["Iraq", "Syria", "Lebanon", "Jordan", "Yemen", "Iran"]
+ROOT = Path(__file__).parents[2]
+
+
+def write_incidents(path: Path) -> None:
+    """Synthetic weekly counts spread over the days of each week, as a native log."""
+    counts = synthetic_counts(theatres=len(COUNTRIES), weeks=130, seed=4)
+    lines = ["date,country,event_type,fatalities,notes"]
+    for row in counts.itertuples():
+        country = COUNTRIES[int(row.theatre[1:])]
+        for i in range(int(row.violent)):
+            day = (row.week + pd.Timedelta(days=i % 7)).date().isoformat()
+            lines.append(f"{day},{country},battle,{i % 3},event {i}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def theatres_file(names=COUNTRIES) -> Theatres:
+    return Theatres(
+        parse_theatres({"theatre": [{"name": n, "countries": [n]} for n in names]}, "test")
+    )
+
+
+@pytest.fixture(scope="module")
+def incidents_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("scores") / "log.csv"
+    write_incidents(path)
+    return path
+
+
+@pytest.fixture
+def trained(database_url, incidents_file):
+    store = Store(database_url)
+    ingest_file(store, incidents_file)
+    theatres = theatres_file()
+    report = train(store, theatres, TARGET, candidates=(("logistic", "compact"),))
+    yield store, theatres, report
+    store.dispose()
+
+
+def test_bands_follow_the_documented_thresholds():
+    assert [name for name, _ in BANDS] == ["low", "elevated", "high", "severe"]
+    assert [band(p) for p in (0.0, 0.149, 0.15, 0.3, 0.499, 0.5, 1.0)] == [
+        "low", "low", "elevated", "high", "high", "severe", "severe",
+    ]  # fmt: skip
+
+
+def test_training_stores_a_model_with_its_backtest(trained):
+    store, theatres, report = trained
+    meta = model_metadata(store)
+    assert meta["version"] == report.model.version
+    assert meta["backtest"]["pooled"]["model"]["n"] > 0
+    assert meta["candidates"][0]["feature_set"] == "compact"
+    loaded = latest_model(store, TARGET, theatres)
+    assert loaded.version == report.model.version
+    assert not loaded.history.empty
+
+
+def test_scores_for_the_latest_complete_week_are_stored_with_model_and_week(trained):
+    store, theatres, report = trained
+    result = make_scores(store, theatres, TARGET)
+    payload = result.as_json()
+    assert set(payload) == {"as_of", "model_version", "theatres"}
+    assert payload["model_version"] == report.model.version
+    assert dt.date.fromisoformat(payload["as_of"]).weekday() == 0
+    assert [t["theatre"] for t in payload["theatres"]] == COUNTRIES
+    for theatre in payload["theatres"]:
+        assert set(theatre) == {
+            "theatre", "probability", "band", "expected_incidents", "interval", "drivers", "change",
+        }  # fmt: skip
+        assert 0 < theatre["probability"] < 1
+        assert theatre["band"] == band(theatre["probability"])
+        low, high = theatre["interval"]
+        assert low <= theatre["expected_incidents"] <= high
+        assert theatre["drivers"] and {"feature", "contribution", "text"} <= set(
+            theatre["drivers"][0]
+        )
+    history = score_history(store)
+    assert len(history) == len(COUNTRIES)
+    make_scores(store, theatres, TARGET)  # scoring the same week again replaces, not adds
+    assert len(score_history(store)) == len(COUNTRIES)
+
+
+def test_change_is_the_difference_from_the_week_before(trained):
+    store, theatres, report = trained
+    result = make_scores(store, theatres, TARGET, save=False)
+    panel = weekly_panel(store, theatres, TARGET)
+    week = pd.Timestamp(result.as_of)
+    before = panel[panel["week"] == week - pd.Timedelta(days=7)]
+    previous = dict(zip(before["theatre"], report.model.probability(before), strict=True))
+    for score in result.theatres:
+        assert score.change == pytest.approx(score.probability - previous[score.theatre])
+
+
+def test_as_of_scores_an_earlier_week_and_history_accumulates(trained):
+    store, theatres, _ = trained
+    latest = make_scores(store, theatres, TARGET)
+    sunday = latest.as_of - dt.timedelta(days=15)  # complete: its week is scored
+    earlier = make_scores(store, theatres, TARGET, as_of=sunday)
+    assert earlier.as_of == latest.as_of - dt.timedelta(days=21)
+    assert set(score_history(store)["as_of"].dt.date) == {latest.as_of, earlier.as_of}
+    with pytest.raises(ModelError, match="no complete week"):
+        make_scores(store, theatres, TARGET, as_of=dt.date(2000, 1, 1))
+
+
+def test_model_for_other_theatres_or_settings_is_refused(trained):
+    store, _, _ = trained
+    with pytest.raises(ModelError, match="other theatre definitions"):
+        latest_model(store, TARGET, theatres_file(COUNTRIES[:3]))
+    with pytest.raises(ModelError, match="surge settings"):
+        latest_model(store, SurgeTarget(ratio=3), theatres_file())
+
+
+def test_scoring_without_a_model_says_to_train(sqlite_url, incidents_file):
+    store = Store(sqlite_url)
+    ingest_file(store, incidents_file)
+    with pytest.raises(ModelError, match="python -m risk train"):
+        make_scores(store, theatres_file(), TARGET)
+    store.dispose()
+
+
+def test_cli_backtest_and_scores_json(sqlite_url, incidents_file, tmp_path):
+    toml = tmp_path / "t.toml"
+    toml.write_text("".join(f'[[theatre]]\nname = "{c}"\ncountries = ["{c}"]\n' for c in COUNTRIES))
+    env = {**os.environ, "RISK_DATABASE_URL": sqlite_url, "RISK_THEATRES": str(toml)}
+
+    def run(*args):
+        done = subprocess.run(
+            [sys.executable, "-m", "risk", *args], env=env, cwd=ROOT, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("ingest", str(incidents_file))
+    backtest = json.loads(run("backtest", "--json"))
+    assert {"target", "folds", "pooled", "theatres"} <= set(backtest)
+    assert backtest["target"] == {"horizon": 4, "ratio": 2.0, "min_baseline": 1.0}
+    assert set(backtest["pooled"]) == {
+        "model", "climatology", "persistence", "average", "conflictology", "levels",
+    }  # fmt: skip
+    for metrics in backtest["pooled"].values():
+        assert set(metrics) == {"roc_auc", "average_precision", "brier", "bss", "ece", "n"}
+    theatre = backtest["theatres"][0]
+    assert {"theatre", "positives", "model", "climatology", "levels"} <= set(theatre)
+    run("train")
+    scores = json.loads(run("scores", "--json"))
+    assert set(scores) == {"as_of", "model_version", "theatres"}
+    assert len(scores["theatres"]) == len(COUNTRIES)
