@@ -37,17 +37,16 @@ if sources is None:
     st.info(reason, icon=":material/schedule:")
 else:
     st.dataframe(
-        sources,
+        look.blank_missing(sources),
         hide_index=True,
         column_config={
             "name": "Source",
             "kind": "Kind",
             "enabled": st.column_config.CheckboxColumn("Enabled"),
-            "last_success": look.utc_column("Last success (UTC)"),
-            "last_attempt": look.utc_column("Last attempt (UTC)"),
-            "last_status": "Status",
+            "last_success": "Last success (UTC)",
+            "last_attempt": "Last attempt (UTC)",
+            "state": "State",
             "last_error": st.column_config.TextColumn("Last error", width="large"),
-            "stale": st.column_config.CheckboxColumn("Stale"),
             "added": look.count_column("Added (last)"),
             "updated": look.count_column("Updated (last)"),
             "withdrawn": look.count_column("Withdrawn (last)"),
@@ -58,8 +57,7 @@ else:
             "enabled",
             "last_success",
             "last_attempt",
-            "last_status",
-            "stale",
+            "state",
             "added",
             "updated",
             "withdrawn",

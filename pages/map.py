@@ -12,10 +12,10 @@ widgets.page_header("Map")
 widgets.require_incidents()
 
 available = reads.theatres_with_data()
-with st.container(horizontal=True, vertical_alignment="bottom"):
-    period = widgets.period_input("map_dates", weeks=4)
-    chosen = st.multiselect("Theatres", available, default=available, key="map_theatres")
-    categories = widgets.categories_input("map_categories")
+# Full-width rows: long theatre and category names keep their chips readable.
+period = widgets.period_input("map_dates", weeks=4)
+chosen = st.multiselect("Theatres", available, default=available, key="map_theatres")
+categories = widgets.categories_input("map_categories")
 if not chosen or not categories:
     st.info("Choose at least one theatre and one category.")
     st.stop()
@@ -71,12 +71,13 @@ for category in categories:
             ),
         )
     )
+lon_range, lat_range = look.map_extent(points["longitude"], points["latitude"])
 figure.update_geos(
     scope="world",
     resolution=50,
     projection_type="mercator",
-    lonaxis_range=[25, 63],
-    lataxis_range=[10, 42],
+    lonaxis_range=lon_range,
+    lataxis_range=lat_range,
     showland=True,
     landcolor="#f2efe9",
     showcountries=True,

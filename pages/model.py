@@ -240,7 +240,7 @@ features = reads.model_parts()["features"]
 drivers = reads.drivers_now()
 if not drivers.empty:
     grid = drivers.pivot(index="theatre", columns="feature", values="contribution")
-    grid.columns = [look.FEATURE_LABELS.get(f, f) for f in grid.columns]
+    grid.columns = [look.feature_label(f) for f in grid.columns]
     order = [n for n in serving.theatres().names if n in grid.index]
     grid = grid.reindex(order)
     heat = go.Figure(
@@ -265,7 +265,7 @@ if not drivers.empty:
     st.plotly_chart(heat, config=look.PLOTLY_CONFIG, key="model_drivers")
 if features is not None:
     st.dataframe(
-        features.assign(feature=features["feature"].map(lambda f: look.FEATURE_LABELS.get(f, f))),
+        features.assign(feature=features["feature"].map(lambda f: look.feature_label(f))),
         hide_index=True,
         column_config={
             "feature": "Feature",

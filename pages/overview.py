@@ -53,7 +53,7 @@ if table.empty:
 shown = table.assign(
     probability=table["probability"] * 100,
     expected=table["expected"].round(),
-    change=table["change"] * 100,
+    change=[look.change_in_points(c) or "" for c in table["change"]],
     range=[
         f"{lo:,.0f}–{hi:,.0f}" if lo == lo and hi == hi else "–"
         for lo, hi in zip(table["lower"], table["upper"], strict=True)
@@ -101,8 +101,8 @@ picked = st.dataframe(
             format="%.0f%%",
             help=f"Probability of at least one surge week in the next {horizon} weeks",
         ),
-        "change": st.column_config.NumberColumn(
-            "Change", format="%+.1f pts", help="Since last week's score, in percentage points"
+        "change": st.column_config.TextColumn(
+            "Change", help="Since last week's score, in percentage points"
         ),
         "expected": st.column_config.NumberColumn(
             f"Expected violent, {horizon} wks",
@@ -215,9 +215,12 @@ figure.add_trace(
     col=1,
 )
 figure.update_yaxes(title_text="surging", row=1, col=1, rangemode="tozero", dtick=1)
-figure.update_yaxes(autorange="reversed", row=2, col=1)
+# Every theatre labelled: plotly skips labels of a tall category axis unless told not to.
+figure.update_yaxes(
+    autorange="reversed", tickmode="array", tickvals=order, tickfont={"size": 11}, row=2, col=1
+)
 figure.update_xaxes(tickformat="%Y-%m-%d", row=2, col=1)
-row_height = 34 if len(order) <= 10 else 16  # governorates as theatres: keep it on screen
+row_height = 34 if len(order) <= 10 else 18  # governorates as theatres: every label legible
 figure.update_layout(
     height=140 + row_height * len(order), margin={"t": 10, "b": 10, "l": 10, "r": 10}
 )

@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
@@ -37,8 +36,10 @@ else:
         st.metric(
             f"Surge probability, next {horizon} weeks",
             f"{row['probability']:.0%}",
-            delta=None if pd.isna(row["change"]) else f"{row['change'] * 100:+.1f} pts",
+            delta=look.change_in_points(row["change"]),
+            # A rise in risk is the bad direction; no change gets no arrow at all.
             delta_color="inverse",
+            delta_arrow="off" if look.change_in_points(row["change"]) == "0.0 pts" else "auto",
             border=True,
         )
         st.metric("Risk band", row["band"], border=True)

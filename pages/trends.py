@@ -18,11 +18,11 @@ if len(named) > 8:  # e.g. governorates as theatres: start with the busiest six
     busiest = reads.theatre_stats().sort_values("incidents", ascending=False)["theatre"]
     named = [name for name in busiest if name in named][:6]
 
+# Full-width rows: long theatre and category names keep their chips readable.
+chosen = st.multiselect("Theatres", available, default=named, key="trend_theatres")
+categories = widgets.categories_input("trend_categories")
 with st.container(horizontal=True, vertical_alignment="bottom"):
-    chosen = st.multiselect("Theatres", available, default=named, key="trend_theatres")
-    categories = widgets.categories_input("trend_categories")
-with st.container(horizontal=True, vertical_alignment="bottom"):
-    period = widgets.period_input("trend_dates", weeks=104)
+    period = widgets.period_input("trend_dates", weeks=156)
     window = st.select_slider(
         "Rolling mean",
         options=[1, 2, 4, 8, 13, 26],
@@ -107,7 +107,7 @@ def lines(value: str, unit: str, with_surges: bool) -> go.Figure:
                 )
             )
     figure.update_xaxes(tickformat="%Y-%m-%d")
-    figure.update_yaxes(type=axis_type, title_text=f"{unit} a week", rangemode="tozero")
+    figure.update_yaxes(look.count_axis(axis_type), title_text=f"{unit} a week")
     figure.update_layout(
         height=360,
         margin={"t": 10, "b": 10, "l": 10, "r": 10},
@@ -144,12 +144,20 @@ for index, name in enumerate(faceted):
     part = by_category[by_category["theatre"] == name]
     for category in categories:
         cells = part[part["category"] == category]
+        colour = look.CATEGORY_COLOURS.get(category, look.OTHER_COLOUR)
+        # Stacked bars on a log axis inflate the bottom category: on log, one line each.
+        trace = go.Scatter if axis_type == "log" else go.Bar
+        style = (
+            {"mode": "lines", "line": {"color": colour, "width": 1.5}}
+            if axis_type == "log"
+            else {"marker_color": colour}
+        )
         facets.add_trace(
-            go.Bar(
+            trace(
                 x=cells["week"],
                 y=cells["incidents"],
                 name=look.category_label(category),
-                marker_color=look.CATEGORY_COLOURS.get(category, look.OTHER_COLOUR),
+                **style,
                 legendgroup=category,
                 showlegend=index == 0,
                 hovertemplate=(
@@ -168,7 +176,7 @@ facets.update_layout(
     legend={"orientation": "h", "y": -0.08},
 )
 facets.update_xaxes(tickformat="%Y-%m-%d", nticks=4)
-facets.update_yaxes(type=axis_type)
+facets.update_yaxes(look.count_axis(axis_type))
 st.plotly_chart(facets, config=look.PLOTLY_CONFIG, key="trend_categories_chart")
 
 st.subheader("Weekly fatalities")

@@ -127,6 +127,7 @@ if allowed:
                         f"{report.rejected_count:,} rejected. {scores}"
                     )
                     st.session_state["upload_round"] = round_ + 1
+                    actions.forget_undo_choice(loaded=report.batch_id)
                     st.session_state.pop("preview_key", None)
                     st.session_state.pop("preview", None)
                     st.rerun()
@@ -162,6 +163,7 @@ if not with_rejections.empty:
             with_rejections["id"].tolist(),
             format_func=lambda i: f"{i}: {loads.set_index('id').at[i, 'file_name']}",
             key="rejections_batch",
+            width=480,  # file names are long: room to read them
         )
         widgets.download_csv(
             "Rejected rows (CSV)",
@@ -173,32 +175,49 @@ if not with_rejections.empty:
 committed = loads[loads["status"] == "committed"].set_index("id")
 if allowed and not committed.empty:
     st.subheader("Undo a load")
+    # Every widget of this step is keyed by the round (bumped by every load and undo) and the
+    # confirmation also by the batch: a tick or a typed number confirms one batch, once, and can
+    # never carry over to another batch that the selector lands on after a rerun.
+    undo_round = st.session_state.setdefault("undo_round", 0)
+    just_loaded = st.session_state.get("last_loaded_batch")
+    choices = committed.index.tolist()
     batch = st.selectbox(
         "Batch",
-        committed.index.tolist(),
+        choices,
+        index=choices.index(just_loaded) if just_loaded in choices else None,
+        placeholder="Choose the batch to take out",
+        width=480,
         format_func=lambda i: f"{i}: {committed.at[i, 'file_name']}",
-        key="undo_batch",
+        key=f"undo_batch_{undo_round}",
     )
-    entry = committed.loc[batch]
-    sure = st.checkbox(
-        f"Take batch {batch} out: remove the {entry['added']:,} incidents it added and restore "
-        f"the {entry['updated']:,} it updated to their earlier versions.",
-        key="undo_sure",
-    )
-    if st.button("Undo this load", disabled=not sure, key="undo_button"):
-        try:
-            with st.spinner(f"Undoing batch {batch} and updating the scores..."):
-                undone = actions.undo(int(batch))
-                scores = actions.update_scores()
-        except StoreError as error:
-            st.error(
-                f"Batch {batch} was not undone: {look.escape_markdown(error)}",
-                icon=":material/block:",
+    if batch is not None:
+        entry = committed.loc[batch]
+        st.checkbox(
+            f"Take batch {batch} out: remove the {entry['added']:,} incidents it added and "
+            f"restore the {entry['updated']:,} it updated to their earlier versions.",
+            key=f"undo_sure_{undo_round}_{batch}",
+        )
+        sure = actions.undo_confirmed(int(batch), int(entry["added"]), undo_round)
+        if int(entry["added"]) > actions.UNDO_TYPE_NUMBER_ABOVE:
+            st.text_input(
+                f"This removes {entry['added']:,} incidents: type the batch number ({batch}) "
+                "to confirm",
+                key=f"undo_typed_{undo_round}_{batch}",
             )
-        else:
-            st.session_state["upload_done"] = (
-                f"Undid batch {undone.batch_id}: {undone.removed:,} incidents removed, "
-                f"{undone.restored:,} restored. {scores}"
-            )
-            st.session_state.pop("undo_sure", None)
-            st.rerun()
+        if st.button("Undo this load", disabled=not sure, key=f"undo_button_{undo_round}"):
+            try:
+                with st.spinner(f"Undoing batch {batch} and updating the scores..."):
+                    undone = actions.undo(int(batch))
+                    scores = actions.update_scores()
+            except StoreError as error:
+                st.error(
+                    f"Batch {batch} was not undone: {look.escape_markdown(error)}",
+                    icon=":material/block:",
+                )
+            else:
+                st.session_state["upload_done"] = (
+                    f"Undid batch {undone.batch_id}: {undone.removed:,} incidents removed, "
+                    f"{undone.restored:,} restored. {scores}"
+                )
+                actions.forget_undo_choice()
+                st.rerun()

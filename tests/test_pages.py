@@ -453,17 +453,92 @@ def test_upload_preview_commit_and_undo(demo_copy, on_localhost):
     assert loads["file_name"].iloc[0] == "=my log.csv"  # a label, shown as text
     assert not app.get("file_uploader")[0].value  # a fresh uploader for the next file
 
-    app.selectbox(key="undo_batch").set_value(2)
+    assert undo_widget(app, "selectbox", "undo_batch_").value == 2  # the batch just loaded
+    assert undo_widget(app, "button", "undo_button_").disabled
+    undo_widget(app, "checkbox", "undo_sure_").check()
     app.run()
-    assert app.button(key="undo_button").disabled
-    app.checkbox(key="undo_sure").check()
-    app.run()
-    app.button(key="undo_button").click()
+    undo_widget(app, "button", "undo_button_").click()
     app.run()
     assert_clean(app)
     assert [s.value for s in app.success][0].startswith("Undid batch 2: 3 incidents removed")
     loads = app.dataframe[-1].value
     assert loads.set_index("id").at[2, "status"] == "undone"
+
+
+def undo_widget(app: AppTest, kind: str, prefix: str):
+    """The one widget of the undo step whose key starts with prefix (keys carry round, batch)."""
+    found = [w for w in app.get(kind) if str(w.key or "").startswith(prefix)]
+    assert len(found) == 1, [w.key for w in app.get(kind)]
+    return found[0]
+
+
+def undo_enabled(app: AppTest) -> bool:
+    buttons = [b for b in app.button if str(b.key or "").startswith("undo_button_")]
+    return bool(buttons) and not buttons[0].disabled
+
+
+def test_undo_never_acts_on_a_batch_the_user_did_not_confirm(demo_copy, on_localhost):
+    """The reported data loss, step by step: load, undo it, rerun; batch 1 must stay safe."""
+    app = open_page("pages/upload.py")
+    seed = ROOT / "data" / "samples" / "seed-report-2024-01-20.csv"
+    preview(app, seed.name, seed.read_bytes())
+    app.button(key="confirm_load").click()
+    app.run()
+    assert_clean(app)
+    assert undo_widget(app, "selectbox", "undo_batch_").value == 2
+    undo_widget(app, "checkbox", "undo_sure_").check()
+    app.run()
+    assert undo_enabled(app)
+    undo_widget(app, "button", "undo_button_").click()
+    app.run()
+    assert [s.value for s in app.success][0].startswith("Undid batch 2")
+
+    # After the undo nothing is chosen or confirmed, and a rerun (previewing another file)
+    # does not bring a confirmation back.
+    assert undo_widget(app, "selectbox", "undo_batch_").value is None
+    assert not [c for c in app.checkbox if str(c.key).startswith("undo_sure_")]
+    assert not undo_enabled(app)
+    preview(app, "log.csv", (DATA / "native_log.csv").read_bytes())
+    assert not undo_enabled(app)
+
+    # Choosing batch 1 (the 107,645 demo incidents) starts unconfirmed; a tick is not enough
+    # for a batch that big: its number must be typed, and only its own number will do.
+    undo_widget(app, "selectbox", "undo_batch_").set_value(1)
+    app.run()
+    assert not undo_widget(app, "checkbox", "undo_sure_").value
+    assert not undo_enabled(app)
+    undo_widget(app, "checkbox", "undo_sure_").check()
+    app.run()
+    assert not undo_enabled(app)
+    undo_widget(app, "text_input", "undo_typed_").input("2")
+    app.run()
+    assert not undo_enabled(app)
+    undo_widget(app, "text_input", "undo_typed_").input("1")
+    app.run()
+    assert undo_enabled(app)
+    assert app.dataframe[-1].value.set_index("id").at[1, "status"] == "committed"
+
+
+def test_an_undo_confirmation_belongs_to_one_batch(demo_copy, on_localhost):
+    app = open_page("pages/upload.py")
+    for name in ("a.csv", "b.csv"):
+        content = (DATA / "native_log.csv").read_bytes()
+        if name == "b.csv":
+            content = content.replace(b"2024-01", b"2023-11")
+        preview(app, name, content)
+        app.button(key="confirm_load").click()
+        app.run()
+    assert undo_widget(app, "selectbox", "undo_batch_").value == 3
+    undo_widget(app, "checkbox", "undo_sure_").check()
+    app.run()
+    assert undo_enabled(app)
+    undo_widget(app, "selectbox", "undo_batch_").set_value(2)  # another batch: unconfirmed
+    app.run()
+    assert not undo_widget(app, "checkbox", "undo_sure_").value
+    assert not undo_enabled(app)
+    undo_widget(app, "selectbox", "undo_batch_").set_value(3)  # and back: confirm again
+    app.run()
+    assert not undo_enabled(app)
 
 
 def test_upload_refuses_unusable_files_and_says_why(demo_copy, on_localhost, monkeypatch):

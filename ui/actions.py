@@ -154,6 +154,35 @@ def load_file(uploaded: BinaryIO, name: str, max_rows: int) -> IngestReport:
     return cast(IngestReport, report)
 
 
+# Undoing a batch bigger than this asks for its number to be typed, not only a tick.
+UNDO_TYPE_NUMBER_ABOVE = 10_000
+
+
+def undo_confirmed(batch_id: int, incidents_added: int, undo_round: int) -> bool:
+    """Whether the user confirmed taking out exactly this batch in this round of the page."""
+    state = st.session_state
+    if not state.get(f"undo_sure_{undo_round}_{batch_id}"):
+        return False
+    if incidents_added > UNDO_TYPE_NUMBER_ABOVE:
+        typed = str(state.get(f"undo_typed_{undo_round}_{batch_id}") or "").strip()
+        return typed == str(batch_id)
+    return True
+
+
+def forget_undo_choice(loaded: int | None = None) -> None:
+    """After any load or undo: no batch stays chosen or confirmed; a new load is preselected."""
+    state = st.session_state
+    state["undo_round"] = state.get("undo_round", 0) + 1
+    for key in [
+        k for k in state if str(k).startswith(("undo_sure_", "undo_typed_", "undo_batch_"))
+    ]:
+        del state[key]
+    if loaded is None:
+        state.pop("last_loaded_batch", None)
+    else:
+        state["last_loaded_batch"] = loaded
+
+
 def undo(batch_id: int) -> UndoReport:
     """Take a batch back out (risk.store.ingest.undo_batch); StoreError says why not."""
     report = undo_batch(store(), batch_id)

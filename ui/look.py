@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
 from risk.forecast.scores import BANDS
@@ -76,7 +78,16 @@ FEATURE_LABELS = {
     "surge_rate_long": "long-run surge rate",
     "level_vs_year": "level vs yearly average",
     "nb_surge_prob": "surge odds from noise alone",
+    "peers_surging_4": "same-country theatres' surges, 4 weeks",
+    "peers_ratio_4_12": "same-country theatres, last 4 vs 12 weeks",
 }
+
+
+def feature_label(feature: str) -> str:
+    """A feature as readers see it; an unlabelled one in words, never its internal name."""
+    return FEATURE_LABELS.get(feature) or feature.replace("_", " ")
+
+
 PLOTLY_CONFIG = {"displaylogo": False}
 # plotly.js fetches world_50m.json from here: Streamlit serves ./static (a symlink to data/map)
 # at /app/static/ when server.enableStaticServing is on. Relative, so it works under any page.
@@ -143,3 +154,64 @@ def escape_markdown(text: str) -> str:
 
 def category_label(category: str) -> str:
     return CATEGORY_LABELS.get(category, category)
+
+
+def count_axis(axis_type: str) -> dict[str, Any]:
+    """A y axis for weekly counts: from zero on a linear scale; on a log scale, ticks only at
+    1, 10, 100... (plotly's default log ticks label 2-9 too, and they run together)."""
+    if axis_type == "log":
+        return {"type": "log", "dtick": 1, "tickformat": ",d", "minor": {"showgrid": True}}
+    return {"type": "linear", "rangemode": "tozero"}
+
+
+# The region of the six theatres: the map's extent when there is nothing to fit.
+REGION_LON, REGION_LAT = (25.0, 63.0), (10.0, 42.0)
+
+
+def map_extent(
+    lon: Any, lat: Any, pad: float = 0.15, min_span: float = 3.0
+) -> tuple[list[float], list[float]]:
+    """Longitude and latitude ranges that fit the points drawn, with a margin (the whole region
+    when there are none), so one country's data fills the map."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    keep = np.isfinite(lon) & np.isfinite(lat)
+    if not keep.any():
+        return list(REGION_LON), list(REGION_LAT)
+
+    def fit(values: Any, low: float, high: float) -> list[float]:
+        lo, hi = float(values.min()), float(values.max())
+        margin = max((hi - lo) * pad, (min_span - (hi - lo)) / 2, 0.5)
+        return [max(low, lo - margin), min(high, hi + margin)]
+
+    return fit(lon[keep], -180.0, 180.0), fit(lat[keep], -85.0, 85.0)
+
+
+MISSING = "—"
+
+
+def blank_missing(rows: Any) -> pd.DataFrame:
+    """Rows for a table with missing values shown as a dash, not a grey "None", and times as
+    UTC text (a column of times with gaps would otherwise show "None" too)."""
+    frame = pd.DataFrame(rows)
+    for name in frame.columns:
+        column = frame[name]
+        if (
+            pd.api.types.is_datetime64_any_dtype(column)
+            or column.map(lambda v: isinstance(v, dt.datetime)).any()
+        ):
+            frame[name] = [
+                MISSING if v is None or pd.isna(v) else f"{pd.Timestamp(v):%Y-%m-%d %H:%M}"
+                for v in column
+            ]
+        elif column.dtype == object:
+            frame[name] = [MISSING if v is None or v == "" else v for v in column]
+    return frame
+
+
+def change_in_points(change: float | None) -> str | None:
+    """A change of probability as signed percentage points; None when unknown, and "0.0 pts"
+    without a sign when it rounds to nothing (a "+0.0" read as a rise)."""
+    if change is None or pd.isna(change):
+        return None
+    points = round(float(change) * 100, 1)
+    return "0.0 pts" if points == 0 else f"{points:+.1f} pts"

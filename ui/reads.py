@@ -94,7 +94,10 @@ def _latest_scores(key: str) -> pd.DataFrame:
 
 
 def latest_scores() -> pd.DataFrame:
-    return _latest_scores(results_key())
+    """The newest stored scores; none while the store holds no incidents (scores of data that
+    was taken out describe nothing the pages can show)."""
+    latest = _latest_scores(results_key())
+    return latest if summary().total_incidents else latest.iloc[0:0]
 
 
 @replayable
@@ -436,9 +439,7 @@ def freshness_warnings(now: dt.date | None = None) -> list[str]:
             "or check the sources on the Data page."
         )
     sources, _ = source_status()
-    # A source never tried is set-up, not news: the Data page lists it; here only the ones
-    # that were pulled and have since gone quiet or started failing.
-    stale = [s["name"] for s in sources or [] if s.get("stale") and s.get("last_attempt")]
+    stale = [s["name"] for s in sources or [] if s.get("stale")]
     if stale:
         warnings.append(
             f"Stale source{'s' if len(stale) > 1 else ''}: {', '.join(stale)} (no successful "

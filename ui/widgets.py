@@ -46,7 +46,7 @@ def status_line() -> str:
     """'Scores for the week of ... · incidents to ... · last load ...' (plain text)."""
     parts = []
     latest = latest_scores()
-    if not latest.empty:
+    if not latest.empty and summary().total_incidents:
         monday = latest["as_of"].iloc[0]
         parts.append(f"Scores for the week {week_label(monday)}")
     current = summary()
@@ -78,13 +78,20 @@ def require_incidents() -> queries.StoreSummary:
     return current
 
 
+def _monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
 def period_input(key: str, weeks: int) -> Any:
-    """A date-range picker over the stored incidents, starting with their last ``weeks``."""
+    """A date-range picker over the stored incidents: the last ``weeks`` whole weeks with data,
+    Monday to the last incident's day, or all of the data when it is shorter."""
     first, last = summary().first_date, summary().last_date
+    earliest = _monday(first)
+    start = max(earliest, _monday(last) - dt.timedelta(weeks=weeks - 1))
     return st.date_input(
         "Dates",
-        value=(max(first, last - dt.timedelta(weeks=weeks)), last),
-        min_value=first,
+        value=(start, last),
+        min_value=earliest,
         max_value=last,
         format="YYYY-MM-DD",
         key=key,
@@ -92,11 +99,19 @@ def period_input(key: str, weeks: int) -> Any:
 
 
 def complete_period(period: Any) -> tuple[dt.date, dt.date]:
-    """(start, end) of a :func:`period_input`; while only the start is picked, say so and stop."""
+    """(start, end) of a :func:`period_input`, said in a caption; while only the start is
+    picked, say so and stop."""
     if not isinstance(period, tuple) or len(period) != 2:
         st.info("Choose the last day of the period too.")
         st.stop()
-    return period[0], period[1]
+    start, end = period[0], period[1]
+    days = (end - start).days + 1
+    st.caption(
+        f"Showing {start:%a %Y-%m-%d} to {end:%a %Y-%m-%d} ({days // 7} weeks"
+        f"{f' {days % 7} days' if days % 7 else ''}); incidents stored from "
+        f"{summary().first_date} to {summary().last_date}."
+    )
+    return start, end
 
 
 def categories_input(key: str) -> list[str]:

@@ -702,8 +702,10 @@ def source_status(
 
     Each: ``name``, ``kind``, ``enabled``, ``last_success`` and ``last_attempt`` (UTC
     datetimes or None), ``last_status`` (ok / failed / None), ``last_error``, the ``added``,
-    ``updated`` and ``withdrawn`` rows of the last attempt, ``stale`` (enabled and no success
-    within ``stale_after``, twice the schedule's interval) and ``stale_after`` (timedelta).
+    ``updated`` and ``withdrawn`` rows of the last attempt, ``stale`` (enabled, tried, and no
+    success within ``stale_after``, twice the schedule's interval), ``stale_after``
+    (timedelta) and ``state`` in words: disabled, never run, ok, last attempt failed, stale,
+    or failing, never loaded.
     """
     if config is None:
         from risk.config import load_settings
@@ -722,6 +724,20 @@ def source_status(
                 .limit(1)
             ).first()
             last_success = as_utc(success.finished_at) if success else None
+            # A source never tried is set-up, not staleness: it gets a state of its own.
+            stale = (
+                source.enabled
+                and last is not None
+                and (last_success is None or now - last_success > stale_after)
+            )
+            if not source.enabled:
+                state = "disabled"
+            elif last is None:
+                state = "never run"
+            elif stale:
+                state = "stale" if last_success is not None else "failing, never loaded"
+            else:
+                state = "ok" if last.status == "ok" else "last attempt failed"
             statuses.append(
                 {
                     "name": source.name,
@@ -734,8 +750,8 @@ def source_status(
                     "added": last.added if last else 0,
                     "updated": last.updated if last else 0,
                     "withdrawn": last.withdrawn if last else 0,
-                    "stale": source.enabled
-                    and (last_success is None or now - last_success > stale_after),
+                    "stale": stale,
+                    "state": state,
                     "stale_after": stale_after,
                 }
             )

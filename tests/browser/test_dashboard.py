@@ -1,10 +1,14 @@
 """The dashboard in a real browser: every page loads cleanly and offline, the map draws land,
-and a CSV uploaded through the file input changes the counts. Saves docs/screenshots/.
+a CSV uploaded through the file input changes the counts, and an undo acts only on the batch
+the user confirmed. Screenshots go to a scratch folder, or to ``RISK_SCREENSHOTS`` when set
+(``scripts/screenshots`` sets it to docs/screenshots/ to refresh the README's images).
 """
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -12,7 +16,6 @@ import pytest
 from tests.browser import driver
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = driver.ROOT / "docs" / "screenshots"
 
 
 class Traffic:
@@ -49,18 +52,25 @@ def assert_clean(page) -> None:
     assert "Traceback" not in body and "Error:" not in body
 
 
-def test_every_page_loads_cleanly_and_offline(dashboard, browser):
+@pytest.fixture
+def screenshots(tmp_path) -> Path:
+    """Where screenshots go: a scratch folder, never the work tree unless asked to."""
+    folder = Path(os.environ.get("RISK_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_every_page_loads_cleanly_and_offline(dashboard, browser, screenshots):
     page = browser.new_context(viewport=driver.VIEWPORT).new_page()
     traffic = Traffic(page, dashboard)
     page.goto(f"{dashboard}/")
     driver.wait_drawn(page, driver.PAGES[0])
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for spec in driver.PAGES:
         driver.go_to(page, spec)
         assert_clean(page)
         assert driver.charts_drawn(page) == spec.charts, spec.label
         assert "simulated demo data" in page.locator('[data-testid="stMain"]').inner_text()
-        page.screenshot(path=SCREENSHOTS / f"{spec.slug}.png")
+        page.screenshot(path=screenshots / f"{spec.slug}.png")
     assert traffic.failed == []
     assert traffic.outside() == []
     assert any("/app/static/world_50m.json" in url for url in traffic.requests)
@@ -135,4 +145,57 @@ def test_a_csv_uploaded_through_the_file_input_changes_the_counts(dashboard, bro
     assert "tracker.example" in page.locator('[data-testid="stAlertContentError"]').inner_text()
     assert traffic.outside() == []
     assert traffic.failed == []
+    page.context.close()
+
+
+def undo_button(page):
+    return page.get_by_role("button", name="Undo this load")
+
+
+def test_an_undo_acts_only_on_the_batch_the_user_confirmed(dashboard, browser, tmp_path):
+    """The reported data loss replayed: load, undo, another preview; batch 1 stays unconfirmed."""
+    page = driver.open_dashboard(browser, dashboard)
+    upload = next(s for s in driver.PAGES if s.slug == "upload")
+    driver.go_to(page, upload)
+    seed = driver.ROOT / "data" / "samples" / "seed-report-2024-01-20.csv"
+    file_input = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    file_input.set_input_files(seed)
+    page.get_by_role("button", name=re.compile(r"^Load 5 new")).click()
+    loaded = page.get_by_text(re.compile(r"Loaded batch (\d+): 5 new"))
+    loaded.wait_for(timeout=120_000)
+    batch = re.search(r"Loaded batch (\d+)", loaded.inner_text()).group(1)
+    main = page.locator('[data-testid="stMain"]')
+    assert f"Take batch {batch} out" in main.inner_text()  # the batch just loaded is chosen
+    assert undo_button(page).is_disabled()
+    page.get_by_text(f"Take batch {batch} out").click()
+    page.wait_for_function(
+        "() => { const b = [...document.querySelectorAll('button')]"
+        ".find(x => x.innerText.trim() === 'Undo this load'); return b && !b.disabled; }",
+        timeout=30_000,
+    )
+    undo_button(page).click()
+    page.get_by_text(re.compile(rf"Undid batch {batch}: 5 incidents removed")).wait_for(
+        timeout=120_000
+    )
+    # Nothing is chosen or confirmed now, and the next rerun (a preview) keeps it that way.
+    assert "Take batch" not in main.inner_text()
+    assert undo_button(page).count() == 0
+    other = tmp_path / "another.csv"
+    other.write_text(NEW_INCIDENTS, encoding="utf-8")
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(other)
+    page.get_by_text("Rows read").wait_for(timeout=60_000)
+    assert "Take batch" not in main.inner_text()
+    assert undo_button(page).count() == 0
+    # Choosing the demo batch (107,645 incidents) starts unconfirmed, and a tick alone is not
+    # enough: its number must be typed.
+    chooser = page.locator('[data-testid="stSelectbox"]').filter(has_text=re.compile(r"^Batch"))
+    chooser.locator("input").click()
+    page.keyboard.type("1: ")
+    page.keyboard.press("Enter")
+    page.get_by_text("Take batch 1 out").wait_for()
+    assert undo_button(page).is_disabled()
+    page.get_by_text("Take batch 1 out").click()
+    page.get_by_text(re.compile(r"type the batch number \(1\)")).wait_for()
+    page.wait_for_timeout(500)
+    assert undo_button(page).is_disabled()
     page.context.close()

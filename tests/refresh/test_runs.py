@@ -457,20 +457,22 @@ def test_source_status_shows_freshness_and_stale_sources(store, tmp_path, api):
     api.routes["/feed.csv"] = lambda _r: Reply(status=500)
     config = load_config(path)
     before = {s["name"]: s for s in source_status(store, config)}
-    assert before["acled"]["last_success"] is None and before["acled"]["stale"]
+    assert before["acled"]["last_success"] is None and not before["acled"]["stale"]
+    assert before["acled"]["state"] == "never run"  # set-up, not staleness
     assert before["ucdp"]["enabled"] is False and before["ucdp"]["stale"] is False
 
     record = refresh(store, path)
     status = {s["name"]: s for s in source_status(store, config)}
     acled = status["acled"]
     assert acled["last_status"] == "ok" and acled["added"] == 7 and not acled["stale"]
-    assert acled["last_success"] == acled["last_attempt"]
+    assert acled["last_success"] == acled["last_attempt"] and acled["state"] == "ok"
     assert acled["stale_after"] == dt.timedelta(days=14)  # twice the weekly schedule
     feed = status["feed"]
     assert feed["last_status"] == "failed" and feed["last_success"] is None and feed["stale"]
-    assert "HTTP 500" in feed["last_error"]
+    assert "HTTP 500" in feed["last_error"] and feed["state"] == "failing, never loaded"
     later = record.finished_at + dt.timedelta(days=15)
     assert source_status(store, config, now=later)[1]["stale"] is True
+    assert source_status(store, config, now=later)[1]["state"] == "stale"
     assert [r["status"] for r in recent_runs(store, 1)] == ["failed"]
 
 
