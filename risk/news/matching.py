@@ -1,0 +1,121 @@
+"""Phrase matching that forgives transliteration: "Ain al-Asad", "Ayn al-Asad", "Al-Asad".
+
+Text is cut into word tokens (keeping their character spans); each token is reduced to a
+*skeleton* that spelling variants of Arabic and Persian names share, and phrases are looked up
+as tuples of skeletons, longest first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from unidecode import unidecode
+
+T = TypeVar("T")
+
+_WORD = re.compile(r"\w+(?:['’ʼʿ`]\w+)*")
+_APOSTROPHES = re.compile(r"['’ʼʿ`]")
+# Arabic articles written before a hyphen ("al-", "ash-") carry no meaning for matching; "al"
+# and "el" are dropped even without a hyphen, the others only with one ("as", "at" and "an"
+# are English words too).
+_ALWAYS_ARTICLES = frozenset({"al", "el"})
+_HYPHEN_ARTICLES = frozenset({"as", "ash", "ad", "ar", "at", "az", "an", "ath", "adh", "ed", "es"})
+# Vowel and ending variants of one name: Deir/Dayr, Zeinab/Zaynab, Houthi/Huthi, Raqqa/Raqqah.
+_VARIANTS = (("ou", "u"), ("oo", "u"), ("ee", "i"), ("y", "i"), ("e", "a"))
+_DOUBLE = re.compile(r"(.)\1+")
+
+
+def skeleton(word: str) -> str:
+    """The spelling-insensitive form of one word."""
+    text = _APOSTROPHES.sub("", unidecode(word).lower())
+    text = re.sub(r"(ah|eh)$", "a", text)
+    for old, new in _VARIANTS:
+        text = text.replace(old, new)
+    return _DOUBLE.sub(r"\1", text)
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int
+    end: int
+    key: str
+
+
+def tokens(text: str) -> list[Token]:
+    """The words of ``text`` with their spans and skeletons, articles left out."""
+    found: list[Token] = []
+    for match in _WORD.finditer(text):
+        word, end = match.group(), match.end()
+        if len(word) > 3 and word[-2:].lower() in ("'s", "’s"):
+            word, end = word[:-2], end - 2  # "Iraq's air base": the name is "Iraq"
+        lowered = word.lower()
+        follows_hyphen = text[match.end() : match.end() + 1] in ("-", "‐", "–")
+        if lowered in _ALWAYS_ARTICLES or (lowered in _HYPHEN_ARTICLES and follows_hyphen):
+            continue
+        found.append(Token(word, match.start(), end, skeleton(word)))
+    return found
+
+
+def phrase_key(phrase: str) -> tuple[str, ...]:
+    return tuple(t.key for t in tokens(phrase))
+
+
+@dataclass(frozen=True)
+class Match(Generic[T]):
+    value: T
+    start: int  # character span in the text
+    end: int
+    first_token: int  # token span
+    last_token: int
+    text: str
+
+
+class PhraseIndex(Generic[T]):
+    """Phrases (as skeleton tuples) to values; finds the longest non-overlapping matches."""
+
+    def __init__(self) -> None:
+        self._phrases: dict[tuple[str, ...], T] = {}
+        self._longest = 1
+
+    def add(self, phrase: str, value: T, *, replace: bool = False) -> None:
+        key = phrase_key(phrase)
+        if not key:
+            return
+        if replace or key not in self._phrases:
+            self._phrases[key] = value
+        self._longest = max(self._longest, len(key))
+
+    def get(self, phrase: str) -> T | None:
+        return self._phrases.get(phrase_key(phrase))
+
+    def find(self, text: str, words: list[Token] | None = None) -> Iterator[Match[T]]:
+        words = tokens(text) if words is None else words
+        index = 0
+        while index < len(words):
+            for size in range(min(self._longest, len(words) - index), 0, -1):
+                key = tuple(w.key for w in words[index : index + size])
+                value = self._phrases.get(key)
+                if value is not None:
+                    last = index + size - 1
+                    start, end = words[index].start, words[last].end
+                    yield Match(value, start, end, index, last, text[start:end])
+                    index += size
+                    break
+            else:
+                index += 1
+
+    def __len__(self) -> int:
+        return len(self._phrases)
+
+
+def unique(values: Iterable[T]) -> list[T]:
+    """Values in first-seen order, without repeats."""
+    seen: list[T] = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
