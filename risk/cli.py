@@ -519,6 +519,65 @@ def cmd_schedule(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_extract(args: argparse.Namespace, ctx: Context) -> int:
+    """Candidate incidents in a news report (a file or a URL), for review before loading."""
+    from risk.news.extract import extract_incidents, native_csv
+    from risk.news.fetch import fetch_report, is_url
+    from risk.news.reading import ReportProblem, read_report
+
+    report_date = None
+    if args.date:
+        try:
+            report_date = dt.date.fromisoformat(args.date)
+        except ValueError:
+            raise CommandError(f"--date {args.date!r} is not a date (YYYY-MM-DD)") from None
+    try:
+        if is_url(args.source):
+            report = fetch_report(args.source)
+        else:
+            path = Path(args.source)
+            try:
+                data = path.read_bytes()
+            except OSError as error:
+                raise CommandError(f"{path}: cannot read it ({error.strerror})") from None
+            report = read_report(data, name=path.name)
+    except ReportProblem as problem:
+        raise CommandError(str(problem)) from None
+    report_date = report_date or report.published
+    if report_date is None:
+        raise CommandError(
+            f"{report.origin}: the report's date is not in it; give it with --date YYYY-MM-DD"
+        )
+    extraction = extract_incidents(report, report_date)
+    if args.csv:
+        args.csv.write_bytes(native_csv(extraction.incidents, report.origin))
+    if args.json:
+        _print_json(extraction.as_json())
+        return EXIT_OK
+    print(f"{extraction.title or report.origin} (report date {report_date})")
+    rows = [
+        {
+            "date": c.date,
+            "country": c.country,
+            "location": c.location or "(country only)",
+            "category": c.category,
+            "actor1": c.actor1,
+            "actor2": c.actor2,
+            "fatalities": c.fatalities,
+            "confidence": f"{c.confidence:.2f}",
+        }
+        for c in extraction.incidents
+    ]
+    if rows:
+        print(_table(rows, list(rows[0])))
+    else:
+        print("no incidents found in this report")
+    if args.csv:
+        print(f"wrote {len(rows)} candidate incidents to {args.csv}; review, then: "
+              f"python -m risk ingest {args.csv}")
+    return EXIT_OK
+
+
 # -- parser -----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -583,6 +642,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing_theatres.add_argument(
         "--countries", nargs="+", metavar="COUNTRY", help="only these countries (with --by-admin1)"
+    )
+    extract = add(
+        "extract",
+        cmd_extract,
+        "candidate incidents in a news report (.txt or .html file, or URL), to review and load",
+    )
+    extract.add_argument("source", metavar="FILE_OR_URL")
+    extract.add_argument(
+        "--date", metavar="YYYY-MM-DD", help="the report's date (default: read from the page)"
+    )
+    extract.add_argument("--json", action="store_true", help="print the candidates as JSON")
+    extract.add_argument(
+        "--csv", metavar="FILE", type=Path, help="write them as a native-format CSV to load"
     )
     undo = add("undo", cmd_undo, "undo a batch: remove what it added, restore what it replaced")
     undo.add_argument("batch_id", type=int)

@@ -77,9 +77,17 @@ BACKGROUND = re.compile(
     r"\b(?:recent(?:ly)?|ongoing|continu(?:e|es|ed|ing)|repeated(?:ly)?|frequent(?:ly)?|"
     r"rising number|series of|spate of|campaign|has triggered|have triggered|"
     r"in recent (?:days|weeks|months)|over the past|for (?:weeks|months|years)|since (?:the|last)|"
-    r"would|could|might|threaten(?:s|ed)? to|vowed|pledged|warned|"
     r"maintains|presence)\b",
     re.I,
+)
+# The clause tells what might happen, not what did.
+HYPOTHETICAL = re.compile(
+    r"\b(?:would|could|might|threaten(?:s|ed)? to|vowed|pledged|warned|any)\b", re.I
+)
+# "BAGHDAD, Jan 21 (Reuters) - ": the dateline gives the report's date, not the event's.
+DATELINE = re.compile(
+    r"^[A-Z][A-Z .'’-]+,(?:\s*[A-Z][\w ]+,)?\s*(?:[A-Z][a-z]+\.?\s+\d{1,2},?(?:\s+\d{4})?|"
+    r"\d{1,2}\s+[A-Z][a-z]+\.?(?:\s+\d{4})?|\d{4}-\d{2}-\d{2})?\s*(?:\([^)]*\))?\s*[-–—]+\s*"
 )
 _CLAUSE_BREAK = re.compile(r";|,?\s+while\s+|,?\s+whereas\s+|,\s+meanwhile,?\s+|\s+Meanwhile,?\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’']?\s+(?=[\"“‘']?[A-Z0-9])")
@@ -122,8 +130,17 @@ _ACTS_AFTER = re.compile(
     re.I,
 )
 _LOCATIVE_BEFORE = re.compile(
-    r"(?:in|into|inside|across|over|near|off|of|from|throughout|southern|northern|eastern|"
+    r"(?:in|into|inside|across|over|near|off|(?:north|south|east|west) of|from|throughout|southern|northern|eastern|"
     r"western|central|north|south|east|west|coast of)\s+(?:the\s+)?$",
+    re.I,
+)
+_UNKNOWN_PLACE = re.compile(
+    r"\b(?:(?:town|village|city|camp|district|outskirts|area|suburb) of|in|near|at)\s+"
+    r"([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})"
+)
+DATE_WORDS = re.compile(
+    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|"
+    r"may|june|july|august|september|october|november|december|the)\b",
     re.I,
 )
 _NONE_KILLED = re.compile(
@@ -312,13 +329,15 @@ class Extractor:
             if _QUALIFIER_AFTER.match(after) or before.lower().endswith("pro-"):
                 continue
             as_actor = next((a for a in actors if a.start == match.start), None)
+            if any(a.start <= match.start and match.end <= a.end and a is not as_actor
+                   for a in actors):
+                continue  # "Islamic Resistance in Iraq" names an actor, not a place
             if (
                 match.value.level == "country"
                 and as_actor is not None
                 and not _LOCATIVE_BEFORE.search(before)
-                and not re.match(r"^['’]s\b", after)
             ):
-                continue  # "Israel struck ...": the actor, not the place
+                continue  # "Israel struck ...", "Israel's military": the actor, not the place
             kept_places.append(match)
         place_spans = [(p.start, p.end) for p in kept_places]
         for match in actors:
@@ -366,16 +385,44 @@ class Extractor:
                 targets[actor.name] = max(targets.get(actor.name, 0), target)
         return attackers, targets
 
-    def _clause_places(self, places: list[Match[Place]]) -> list[Place]:
-        """The most precise place named per country, in the order the countries come."""
+    def _clause_places(self, clause: str, places: list[Match[Place]]) -> list[Place]:
+        """The places where the clause's events happened, the most precise per area.
+
+        Places of one admin1 area are one place (the site, else the smallest city); a country
+        or admin1 named beside a precise place inside it adds nothing; a place the weapon came
+        "from" is not where it struck when another place is named.
+        """
+        origins = [m for m in places if re.search(r"\bfrom\s+(?:the\s+)?$", clause[: m.start])]
+        if len(origins) < len(places):
+            places = [m for m in places if m not in origins]
         order = {"site": 0, "city": 1, "admin1": 2, "country": 3}
-        by_country: dict[str, Place] = {}
-        for match in places:
-            place = match.value
-            known = by_country.get(place.country)
-            if known is None or order[place.level] < order[known.level]:
-                by_country[place.country] = place
-        return list(by_country.values())
+        ranked = sorted(
+            (m.value for m in places), key=lambda p: (order[p.level], p.population or 0)
+        )
+        chosen: list[Place] = []
+        for place in ranked:
+            covered = any(
+                c.country == place.country
+                and (
+                    place.level == "country"
+                    or (place.admin1 and c.admin1 == place.admin1)
+                    or (place.level == "admin1" and not c.admin1)
+                )
+                for c in chosen
+            )
+            if not covered:
+                chosen.append(place)
+        return chosen
+
+    def _unknown_place(self, clause: str, country: str) -> Place | None:
+        """A named place the gazetteer lacks ("the village of Kfar Kila"): no coordinates."""
+        match = _UNKNOWN_PLACE.search(clause)
+        if match is None or not country:
+            return None
+        name = match.group(1)
+        if self.actors.actor(name) or self.gazetteer.lookup(name) or DATE_WORDS.match(name):
+            return None
+        return Place(name=name, level="unknown", country=country)
 
     # -- the report ---------------------------------------------------------------------------
     def extract(self, report: NewsReport, report_date: dt.date) -> Extraction:
@@ -388,6 +435,7 @@ class Extractor:
         for position, (_paragraph, sentence) in enumerate(split_sentences(report.text)):
             if position == 0 and title and sentence.strip() == title:
                 continue  # the headline repeats the story told below
+            sentence = DATELINE.sub("", sentence)
             sentence_dates = find_dates(sentence, report_date)
             explicit = [d for d in sentence_dates if d.date is not None]
             for clause in _CLAUSE_BREAK.split(sentence):
@@ -432,10 +480,16 @@ class Extractor:
         )
         attackers, targets = self._roles(clause, actors, first_cue)
         fatalities, none_killed = _fatalities(clause)
+        if HYPOTHETICAL.search(clause):
+            return None
         background = BACKGROUND.search(clause)
         if background and not explicit and fatalities is None:
             return None
-        clause_places = self._clause_places(places)
+        clause_places = self._clause_places(clause, places)
+        if not clause_places and last is not None and distance <= 2:
+            unknown = self._unknown_place(clause, last.place.country)
+            if unknown is not None and (scores or fatalities is not None):
+                clause_places = [unknown]
         if not clause_places:
             # Event words without a place tell more about the incident just before.
             if last is None or distance > 2 or (actors and not claim and not scores):
@@ -483,11 +537,18 @@ def _same_event(a: _Draft, b: _Draft) -> bool:
     coarse, fine = (a, b) if _rank(a.place) > _rank(b.place) else (b, a)
     if coarse.place.level == "country":
         return True
-    return coarse.place.level == "admin1" and coarse.place.admin1 == fine.place.admin1
+    if coarse.place.level == "admin1":
+        return coarse.place.admin1 == fine.place.admin1
+    # A city and a site in it on the same day (Sanaa and its airport) are told as one.
+    return (
+        {a.place.level, b.place.level} == {"site", "city"}
+        and bool(a.place.admin1)
+        and a.place.admin1 == b.place.admin1
+    )
 
 
 def _rank(place: Place) -> int:
-    return {"site": 0, "city": 1, "admin1": 2, "country": 3}[place.level]
+    return {"site": 0, "city": 1, "unknown": 1, "admin1": 2, "country": 3}[place.level]
 
 
 def _category(draft: _Draft) -> str:
@@ -548,12 +609,18 @@ def _candidate(draft: _Draft, report: NewsReport) -> Candidate:
     if place.level in ("site", "city"):
         confidence += 0.15
         reasons.append(f"place found in the gazetteer ({place.level}): {place.name}")
+    elif place.level == "unknown":
+        confidence -= 0.1
+        reasons.append(
+            f"'{place.name}' is not in the gazetteer: coordinates and admin1 left empty; "
+            f"country taken from the incident before ({place.country})"
+        )
     elif place.level == "admin1":
         reasons.append(f"only the province is named ({place.name}): no coordinates")
     else:
         confidence -= 0.15
         reasons.append(f"only the country is named ({place.name}): no location or coordinates")
-    if place.level != "country" and not place.admin1:
+    if place.level in ("site", "city") and not place.admin1:
         reasons.append("admin1 not known for this place")
     if draft.date_note.startswith("dated by '"):
         confidence += 0.05

@@ -12,6 +12,7 @@ named alone leaves them empty rather than guessing a centroid.
 from __future__ import annotations
 
 import csv
+import difflib
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -120,10 +121,34 @@ def _admin1(path: Path) -> tuple[list[tuple[str, Place]], list[dict[str, str]]]:
     for row in rows:
         place = Place(name=row["admin1"], level="admin1", country=row["country"], admin1=row["admin1"])
         for alias in [row["admin1"], *filter(None, row["aliases"].split("|"))]:
+            if alias.lower() in _DIRECTIONS:
+                continue  # "South" alone is a direction; "South Lebanon" is listed as an alias
             entries.append((alias, place))
             entries.append((f"{alias} province", place))
             entries.append((f"{alias} governorate", place))
     return entries, rows
+
+
+# Words for people that GeoNames lists as alternate names of some city ("Syrian" for a
+# Yemeni town): in news they are adjectives, never places.
+_DEMONYMS = frozenset(
+    skeleton(w)
+    for w in (
+        "Syrian Iraqi Iranian Lebanese Israeli Palestinian Yemeni Jordanian Saudi Kurdish Arab "
+        "Turkish American British Egyptian Houthi Sunni Shia Shiite"
+    ).split()
+)
+_DIRECTIONS = frozenset({"north", "south", "east", "west", "central", "northern", "southern"})
+
+
+def _plausible_alias(alias: str, main: str) -> bool:
+    """GeoNames alternate names include other places' names; keep those close to the name."""
+    if not alias.split() or not main.split():
+        return False
+    key, main_key = skeleton(alias.split()[-1]), skeleton(main.split()[-1])
+    if key in _DEMONYMS:
+        return False
+    return difflib.SequenceMatcher(None, key, main_key).ratio() >= 0.6
 
 
 def _latin(name: str) -> bool:
@@ -159,7 +184,10 @@ def _cities(admin1_rows: list[dict[str, str]]) -> list[tuple[str, Place]]:
             longitude=round(float(city["longitude"]), 4),
             population=int(city["population"]),
         )
-        for name in [city["name"], *(n for n in city["alternatenames"] if _latin(n))]:
+        alternates = [
+            n for n in city["alternatenames"] if _latin(n) and _plausible_alias(n, city["name"])
+        ]
+        for name in [city["name"], *alternates]:
             if len(name) > 2:
                 entries.append((name, place))
     return entries
