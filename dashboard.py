@@ -15,6 +15,7 @@ pages = [
     st.Page("pages/theatre.py", title="Theatre detail", icon=":material/location_searching:"),
     st.Page("pages/map.py", title="Map", icon=":material/map:"),
     st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),
+    st.Page("pages/news.py", title="News", icon=":material/newspaper:"),
     st.Page("pages/model.py", title="Model", icon=":material/model_training:"),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
 ]

@@ -521,7 +521,7 @@ def cmd_schedule(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_extract(args: argparse.Namespace, ctx: Context) -> int:
     """Candidate incidents in a news report (a file or a URL), for review before loading."""
-    from risk.news.extract import extract_incidents, native_csv
+    from risk.news.extract import extract_incidents, native_csv, native_rows
     from risk.news.fetch import fetch_report, is_url
     from risk.news.reading import ReportProblem, read_report
 
@@ -550,7 +550,7 @@ def cmd_extract(args: argparse.Namespace, ctx: Context) -> int:
         )
     extraction = extract_incidents(report, report_date)
     if args.csv:
-        args.csv.write_bytes(native_csv(extraction.incidents, report.origin))
+        args.csv.write_bytes(native_csv(native_rows(extraction.incidents)))
     if args.json:
         _print_json(extraction.as_json())
         return EXIT_OK

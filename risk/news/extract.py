@@ -682,26 +682,42 @@ def extract_incidents(
     return (extractor or Extractor()).extract(report, report_date)
 
 
-def native_csv(candidates: list[Candidate], origin: str) -> bytes:
-    """The candidates as a native-format CSV (UTF-8), ready for :func:`risk.ingest.ingest_file`."""
+def native_rows(candidates: list[Candidate]) -> list[dict[str, object]]:
+    """The candidates as rows of the native format's columns (what the review table edits)."""
+    return [
+        {
+            "date": c.date,
+            "country": c.country,
+            "admin1": c.admin1,
+            "location": c.location,
+            "latitude": c.latitude,
+            "longitude": c.longitude,
+            "event_type": c.category,
+            "actor1": c.actor1,
+            "actor2": c.actor2,
+            "fatalities": c.fatalities,
+            "notes": c.notes,
+            "source": c.source_text,
+        }
+        for c in candidates
+    ]
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):  # None or NaN
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()[:10]
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def native_csv(rows: list[dict[str, object]]) -> bytes:
+    """Rows with the native columns as a CSV (UTF-8) for :func:`risk.ingest.ingest_file`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(NATIVE_COLUMNS)
-    for c in candidates:
-        writer.writerow(
-            [
-                c.date.isoformat() if c.date else "",
-                c.country,
-                c.admin1,
-                c.location,
-                "" if c.latitude is None else c.latitude,
-                "" if c.longitude is None else c.longitude,
-                c.category,
-                c.actor1,
-                c.actor2,
-                "" if c.fatalities is None else c.fatalities,
-                c.notes,
-                c.source_text or origin,
-            ]
-        )
+    for row in rows:
+        writer.writerow([_cell(row.get(column)) for column in NATIVE_COLUMNS])
     return buffer.getvalue().encode("utf-8")
