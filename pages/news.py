@@ -29,7 +29,9 @@ text, uploaded, url = "", None, ""
 if kind == "Paste text":
     text = st.text_area("Report text", height=200, key=f"news_text_{round_}")
 elif kind == "File":
-    uploaded = st.file_uploader("Report file", type=["txt", "html", "htm"], key=f"news_file_{round_}")
+    uploaded = st.file_uploader(
+        "Report file", type=["txt", "html", "htm"], key=f"news_file_{round_}"
+    )
 else:
     url = st.text_input("Report URL", placeholder="https://...", key=f"news_url_{round_}")
 given_date = st.date_input(
@@ -115,11 +117,11 @@ elif result is not None:
                     theatres=ui.theatres(),
                 )
             except FileProblem as problem:
+                report = None
                 st.error(
                     f"Nothing was loaded: {ui.escape_markdown(problem)}", icon=":material/block:"
                 )
-            else:
-                assert report is not None  # no precondition was given
+            if report is not None:  # always, as no precondition was given
                 ui.serve_newest()
                 scores = ui.update_scores()
                 rejected = "".join(

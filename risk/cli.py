@@ -573,8 +573,10 @@ def cmd_extract(args: argparse.Namespace, ctx: Context) -> int:
     else:
         print("no incidents found in this report")
     if args.csv:
-        print(f"wrote {len(rows)} candidate incidents to {args.csv}; review, then: "
-              f"python -m risk ingest {args.csv}")
+        print(
+            f"wrote {len(rows)} candidate incidents to {args.csv}; review, then: "
+            f"python -m risk ingest {args.csv}"
+        )
     return EXIT_OK
 
 

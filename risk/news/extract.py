@@ -62,11 +62,15 @@ CATEGORY_CUES: dict[str, list[tuple[re.Pattern[str], int]]] = {
     "violence_against_civilians": _cues(
         (r"execut(?:ed|ion)|massacre[ds]?|abduct(?:ed|ion)|kidnapp(?:ed|ing)|lynched", 3),
     ),
-    "riot": _cues((r"riots?|rioters?|rioting|mob", 3),),
+    "riot": _cues(
+        (r"riots?|rioters?|rioting|mob", 3),
+    ),
     "protest": _cues(
         (r"protests?|protesters|protested|demonstrations?|demonstrators|rall(?:y|ies)|sit-ins?", 3),
     ),
-    "strategic": _cues((r"arrest(?:ed|s)?|detained|seized", 2),),
+    "strategic": _cues(
+        (r"arrest(?:ed|s)?|detained|seized", 2),
+    ),
 }
 # Words that make a clause violent without saying how ("killed", "wounded").
 HARM_WORDS = re.compile(
@@ -103,7 +107,9 @@ _SPEAKER = re.compile(
     re.I,
 )
 _QUALIFIER_AFTER = re.compile(r"^-(?:backed|aligned|led|allied|affiliated|linked|sponsored)", re.I)
-_CLAIM_AFTER = re.compile(r"^\W*(?:\w+\W+){0,12}?claimed\b|^\W*said it (?:carried out|launched)", re.I)
+_CLAIM_AFTER = re.compile(
+    r"^\W*(?:\w+\W+){0,12}?claimed\b|^\W*said it (?:carried out|launched)", re.I
+)
 _ATTRIBUTION_BEFORE = re.compile(
     r"(?:attribut\w+ (?:it |the \w+ )?to|blam\w+ (?:it )?on|blamed|accused|by|launched by|"
     r"fired by|carried out by)\s+(?:the\s+)?(?:\S+\s+)?$",
@@ -130,8 +136,8 @@ _ACTS_AFTER = re.compile(
     re.I,
 )
 _LOCATIVE_BEFORE = re.compile(
-    r"(?:in|into|inside|across|over|near|off|(?:north|south|east|west) of|from|throughout|southern|northern|eastern|"
-    r"western|central|north|south|east|west|coast of)\s+(?:the\s+)?$",
+    r"(?:in|into|inside|across|over|near|off|(?:north|south|east|west) of|from|throughout|"
+    r"southern|northern|eastern|western|central|north|south|east|west|coast of)\s+(?:the\s+)?$",
     re.I,
 )
 _UNKNOWN_PLACE = re.compile(
@@ -329,8 +335,9 @@ class Extractor:
             if _QUALIFIER_AFTER.match(after) or before.lower().endswith("pro-"):
                 continue
             as_actor = next((a for a in actors if a.start == match.start), None)
-            if any(a.start <= match.start and match.end <= a.end and a is not as_actor
-                   for a in actors):
+            if any(
+                a.start <= match.start and match.end <= a.end and a is not as_actor for a in actors
+            ):
                 continue  # "Islamic Resistance in Iraq" names an actor, not a place
             if (
                 match.value.level == "country"
@@ -442,7 +449,13 @@ class Extractor:
                 if not clause.strip():
                     continue
                 made = self._clause(
-                    clause, sentence, explicit, current_date, date_note, last, position - last_sentence
+                    clause,
+                    sentence,
+                    explicit,
+                    current_date,
+                    date_note,
+                    last,
+                    position - last_sentence,
                 )
                 if made is None:
                     continue
@@ -504,14 +517,14 @@ class Extractor:
             return [last], False
         if not scores and not claim and fatalities is None and not harm:
             return None
-        if explicit:
+        date: dt.date = current_date
+        if explicit and explicit[0].date is not None:
             date = explicit[0].date
             note = f"dated by '{explicit[0].text}' against the report's date"
             if explicit[0].approximate:
                 note += " (approximate)"
         else:
-            date, note = current_date, date_note
-        assert date is not None  # explicit dates all resolved
+            note = date_note
         drafts = []
         for place in clause_places:
             draft = _Draft(place=place, date=date, date_note=note)
@@ -565,8 +578,12 @@ def _merge(drafts: list[_Draft]) -> list[_Draft]:
                 m
                 for m in merged
                 if _same_event(m, draft)
-                and (not m.scores or not draft.scores or _category(m) == _category(draft)
-                     or min(max(m.scores.values()), max(draft.scores.values())) <= 2)
+                and (
+                    not m.scores
+                    or not draft.scores
+                    or _category(m) == _category(draft)
+                    or min(max(m.scores.values()), max(draft.scores.values())) <= 2
+                )
             ),
             None,
         )

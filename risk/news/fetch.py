@@ -45,9 +45,7 @@ def fetch_report(
     body = io.BytesIO()
     try:
         http = _Http(PullContext(client=active), config, [])
-        response = http.send(
-            "GET", url, what="news report", sink=body, max_bytes=MAX_REPORT_BYTES
-        )
+        response = http.send("GET", url, what="news report", sink=body, max_bytes=MAX_REPORT_BYTES)
     except SourceError as error:
         raise ReportProblem(str(error)) from None
     finally:

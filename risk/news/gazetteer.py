@@ -41,7 +41,9 @@ _ISO3 = {"IRQ": "IQ", "SYR": "SY", "LBN": "LB", "ISR": "IL", "PSE": "PS", "YEM":
 _ISO3 |= {"IRN": "IR", "JOR": "JO", "SAU": "SA"}
 # City names that are also common English words ("Hit" in Al Anbar, "Said"): never matched as
 # cities; a report that means them names them with their province.
-_ENGLISH_NAMES = frozenset(skeleton(w) for w in ("hit", "mina", "ain", "said", "bet", "taza", "sina"))
+_ENGLISH_NAMES = frozenset(
+    skeleton(w) for w in ("hit", "mina", "ain", "said", "bet", "taza", "sina")
+)
 
 _MARKS = str.maketrans("", "", "‘’ʿʾ")
 LEVELS = ("site", "city", "admin1", "country")
@@ -73,9 +75,7 @@ class Gazetteer:
     def __init__(self, places: list[tuple[str, Place]]) -> None:
         self._index: PhraseIndex[Place] = PhraseIndex()
         # The index keeps the first value per name: by priority, then most populous.
-        for alias, place in sorted(
-            places, key=lambda p: (_PRIORITY[p[1].level], -p[1].population)
-        ):
+        for alias, place in sorted(places, key=lambda p: (_PRIORITY[p[1].level], -p[1].population)):
             self._index.add(alias, place)
 
     def find(self, text: str, words: list[Token]) -> list[Match[Place]]:
@@ -119,7 +119,9 @@ def _admin1(path: Path) -> tuple[list[tuple[str, Place]], list[dict[str, str]]]:
         rows = list(csv.DictReader(handle))
     entries = []
     for row in rows:
-        place = Place(name=row["admin1"], level="admin1", country=row["country"], admin1=row["admin1"])
+        place = Place(
+            name=row["admin1"], level="admin1", country=row["country"], admin1=row["admin1"]
+        )
         for alias in [row["admin1"], *filter(None, row["aliases"].split("|"))]:
             if alias.lower() in _DIRECTIONS:
                 continue  # "South" alone is a direction; "South Lebanon" is listed as an alias
@@ -133,10 +135,27 @@ def _admin1(path: Path) -> tuple[list[tuple[str, Place]], list[dict[str, str]]]:
 # Yemeni town): in news they are adjectives, never places.
 _DEMONYMS = frozenset(
     skeleton(w)
-    for w in (
-        "Syrian Iraqi Iranian Lebanese Israeli Palestinian Yemeni Jordanian Saudi Kurdish Arab "
-        "Turkish American British Egyptian Houthi Sunni Shia Shiite"
-    ).split()
+    for w in [
+        "Syrian",
+        "Iraqi",
+        "Iranian",
+        "Lebanese",
+        "Israeli",
+        "Palestinian",
+        "Yemeni",
+        "Jordanian",
+        "Saudi",
+        "Kurdish",
+        "Arab",
+        "Turkish",
+        "American",
+        "British",
+        "Egyptian",
+        "Houthi",
+        "Sunni",
+        "Shia",
+        "Shiite",
+    ]
 )
 _DIRECTIONS = frozenset({"north", "south", "east", "west", "central", "northern", "southern"})
 

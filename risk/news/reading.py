@@ -16,6 +16,8 @@ import trafilatura
 
 # A long wire report is 2,000 words (about 15 kB); anything past this is not one report.
 MAX_REPORT_BYTES = 2 << 20
+# Fewer words than this in a page's main text: a login, cookie or error page, not an article.
+_MIN_ARTICLE_WORDS = 15
 _HTML_START = re.compile(rb"^\s*(?:<!doctype html|<html|<head|<body|<article|<p[\s>])", re.I)
 _DATELINE = re.compile(
     r"\b(\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Z][a-z]+\.?\s+\d{4}|[A-Z][a-z]+\.?\s+\d{1,2},\s+\d{4})\b"
@@ -116,7 +118,10 @@ def read_report(
         )
     article = json.loads(extracted)
     body = (article.get("text") or "").strip()
-    if not body:
-        raise ReportProblem(f"{name}: the HTML page holds no article text")
+    if len(body.split()) < _MIN_ARTICLE_WORDS:
+        raise ReportProblem(
+            f"{name}: no article text found in this HTML page, only {len(body.split())} words "
+            "(an error page, a login page or a page without an article?)"
+        )
     title = (article.get("title") or "").strip() or _first_line_title(body)
     return NewsReport(body, title[:200], _date(article.get("date")), name)
