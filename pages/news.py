@@ -5,15 +5,14 @@ import io
 import pandas as pd
 import streamlit as st
 
-import ui
-from risk.csv_stream import FileProblem
-from risk.ingest import ingest_file
+from risk.incidents.csv_reader import FileProblem
+from risk.incidents.schema import CATEGORIES
 from risk.news.extract import NATIVE_COLUMNS, extract_incidents, native_csv, native_rows
 from risk.news.fetch import fetch_report
 from risk.news.reading import ReportProblem, read_report
-from risk.schema import CATEGORIES
+from ui import actions, look, widgets
 
-ui.page_header("News")
+widgets.page_header("News")
 done = st.session_state.pop("news_done", None)
 if done:
     st.success(done, icon=":material/check_circle:")
@@ -64,7 +63,7 @@ if st.button("Find incidents", type="primary", key="news_extract"):
 
 result = st.session_state.get("news_result")
 if isinstance(result, str):
-    st.error(ui.escape_markdown(result), icon=":material/block:")
+    st.error(look.escape_markdown(result), icon=":material/block:")
 elif result is not None:
     label = result.title or result.origin
     st.text(f"{label} (report date {result.report_date})")
@@ -99,7 +98,7 @@ elif result is not None:
     for number, candidate in enumerate(result.incidents, start=1):
         with st.expander(f"Sentence of row {number}"):
             st.text(candidate.source_text)
-    if ui.change_allowed("load incidents from news reports"):
+    if actions.change_allowed("load incidents from news reports"):
         rows = edited.drop(columns=["confidence", "reasons"]).to_dict("records")
         if st.button(
             f"Load {len(rows)} incidents as one batch",
@@ -108,28 +107,22 @@ elif result is not None:
         ):
             origin = f"news:{label}"[:200]
             try:
-                report = ingest_file(
-                    ui.store(),
-                    io.BytesIO(native_csv(rows)),
-                    name=origin,
-                    file_format="native",
-                    origin=origin,
-                    theatres=ui.theatres(),
+                # The same load as an upload: validation, one batch, undo on the Upload page.
+                report = actions.load_file(
+                    io.BytesIO(native_csv(rows)), origin, len(rows), origin=origin
                 )
             except FileProblem as problem:
-                report = None
                 st.error(
-                    f"Nothing was loaded: {ui.escape_markdown(problem)}", icon=":material/block:"
+                    f"Nothing was loaded: {look.escape_markdown(problem)}", icon=":material/block:"
                 )
-            if report is not None:  # always, as no precondition was given
-                ui.serve_newest()
-                scores = ui.update_scores()
+            else:
+                scores = actions.update_scores()
                 rejected = "".join(
-                    f" Row {r.line - 1} rejected: {ui.escape_markdown(r.reason)}."
+                    f" Row {r.line - 1} rejected: {look.escape_markdown(r.reason)}."
                     for r in report.rejected[:5]
                 )
                 st.session_state["news_done"] = (
-                    f"Loaded batch {report.batch_id} ({ui.escape_markdown(origin)}): "
+                    f"Loaded batch {report.batch_id} ({look.escape_markdown(origin)}): "
                     f"{report.added:,} new, "
                     f"{report.duplicates:,} already stored, {report.rejected_count:,} "
                     f"rejected.{rejected} {scores} Undo it on the Upload page."

@@ -144,11 +144,11 @@ def preview_file(uploaded: BinaryIO, name: str, max_rows: int) -> IngestReport:
     )
 
 
-def load_file(uploaded: BinaryIO, name: str, max_rows: int) -> IngestReport:
-    """Commit the file as one batch (see :func:`preview_file`)."""
+def load_file(uploaded: BinaryIO, name: str, max_rows: int, origin: str = "upload") -> IngestReport:
+    """Commit the file as one batch (see :func:`preview_file`); ``origin`` labels the batch."""
     uploaded.seek(0)
     report = ingest_file(
-        store(), uploaded, name=name, origin="upload", theatres=theatres(), max_rows=max_rows
+        store(), uploaded, name=name, origin=origin, theatres=theatres(), max_rows=max_rows
     )
     serve_newest()
     return cast(IngestReport, report)

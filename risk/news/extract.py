@@ -731,7 +731,7 @@ def _cell(value: object) -> str:
 
 
 def native_csv(rows: list[dict[str, object]]) -> bytes:
-    """Rows with the native columns as a CSV (UTF-8) for :func:`risk.ingest.ingest_file`."""
+    """Rows with the native columns as a CSV (UTF-8) for :func:`risk.store.ingest.ingest_file`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(NATIVE_COLUMNS)

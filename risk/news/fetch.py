@@ -1,6 +1,6 @@
-"""Fetch a report from a URL with the refresh's HTTP conventions (:mod:`risk.sources`).
+"""Fetch a report from a URL with the refresh's HTTP conventions (:mod:`risk.refresh.sources`).
 
-The same client (:func:`risk.sources.make_client`), the same request helper with its
+The same client (:func:`risk.refresh.sources.make_client`), the same request helper with its
 timeouts, bounded retries and size limit, and the same address shown in messages (no user,
 password or query string). Interactive use waits less than a scheduled refresh, so the
 policy is shorter.
@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from risk.news.reading import MAX_REPORT_BYTES, NewsReport, ReportProblem, read_report
-from risk.sources import (
+from risk.refresh.sources import (
     HttpPolicy,
     PullContext,
     SourceConfig,

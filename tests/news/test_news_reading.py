@@ -12,7 +12,7 @@ import pytest
 
 from risk.news.fetch import fetch_report
 from risk.news.reading import MAX_REPORT_BYTES, ReportProblem, read_report
-from risk.sources import HttpPolicy
+from risk.refresh.sources import HttpPolicy
 
 ARTICLE = b"""<!DOCTYPE html><html><head><title>Drone hits base | Wire</title>
 <meta property="og:title" content="Drone strike hits base near Erbil">
