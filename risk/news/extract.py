@@ -23,7 +23,7 @@ from risk.news.actors import Actor, ActorGroups, load_actor_groups
 from risk.news.gazetteer import Gazetteer, Place, load_gazetteer
 from risk.news.matching import Match, Token, tokens, unique
 from risk.news.reading import NewsReport
-from risk.news.when import DateMention, find_dates
+from risk.news.when import DATE_PHRASE, DateMention, find_dates
 
 NATIVE_COLUMNS = (
     "date",
@@ -61,6 +61,8 @@ CATEGORY_CUES: dict[str, list[tuple[re.Pattern[str], int]]] = {
     ),
     "violence_against_civilians": _cues(
         (r"execut(?:ed|ion)|massacre[ds]?|abduct(?:ed|ion)|kidnapp(?:ed|ing)|lynched", 3),
+        (r"set(?:ting)? fire to|torch(?:ed|ing)|arson|shot dead|shooting dead|gunned down", 2),
+        (r"stabb(?:ed|ing)|beat(?:en|ing) to death", 2),
     ),
     "riot": _cues(
         (r"riots?|rioters?|rioting|mob", 3),
@@ -103,8 +105,12 @@ _ABBREVIATION = re.compile(
 _SPEAKER = re.compile(
     r"^\W*(?:officials?|spokes(?:man|woman|person)|sources?|media|ministry|statement|envoy|"
     r"ambassador|embassy|president|prime minister|official said|state media|news agency|"
+    r"police said|police says|police reported|"
     r"army said|military said|monitor)\b",
     re.I,
+)
+_DESCRIBES_AFTER = re.compile(
+    r"^\s+(?:resort|port|city|town|coast|village|province|island)s?\s+(?:of|town|city)\b", re.I
 )
 _QUALIFIER_AFTER = re.compile(r"^-(?:backed|aligned|led|allied|affiliated|linked|sponsored)", re.I)
 _CLAIM_AFTER = re.compile(
@@ -140,6 +146,11 @@ _LOCATIVE_BEFORE = re.compile(
     r"southern|northern|eastern|western|central|north|south|east|west|coast of)\s+(?:the\s+)?$",
     re.I,
 )
+_NAMED_NEAR = re.compile(
+    r"\b(?:town|village|hamlet|camp|area|neighbourhood|neighborhood) of "
+    r"([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})\s+(?:near|outside|north of|south of|east of|"
+    r"west of)\s"
+)
 _UNKNOWN_PLACE = re.compile(
     r"\b(?:(?:town|village|city|camp|district|outskirts|area|suburb) of|in|near|at)\s+"
     r"([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})"
@@ -148,6 +159,14 @@ DATE_WORDS = re.compile(
     r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|"
     r"may|june|july|august|september|october|november|december|the)\b",
     re.I,
+)
+_CLAIM = re.compile(
+    r"\b(?:claim(?:ed|s|ing)?\b|took responsibility|said (?:it|they) (?:had )?"
+    r"(?:carried out|launched|targeted|fired|attacked))",
+    re.I,
+)
+_ANOTHER_STORY = re.compile(
+    r"^\W*(?:separately|elsewhere|in another|in a separate|meanwhile|also on|in other)\b", re.I
 )
 _NONE_KILLED = re.compile(
     r"\bno (?:one|casualties|deaths|fatalities|injuries|deaths or injuries)\b|"
@@ -158,7 +177,7 @@ _NONE_KILLED = re.compile(
 _NUMBER = r"(\d[\d,]*)"
 _HEDGE = r"(?:at least |some |about |around |nearly |almost |more than |up to |over )?"
 _KILLED_COUNTS = [
-    re.compile(rf"\b(?:killing|killed|kills|left|leaving){_HEDGE}\s*{_NUMBER}\b", re.I),
+    re.compile(rf"\b(?:killing|killed|kills|left|leaving)\s+{_HEDGE}{_NUMBER}\b", re.I),
     re.compile(
         rf"\b{_NUMBER}\s+(?:(?!wounded|injured|and\b|or\b)[a-z'-]+\s+){{0,4}}?"
         r"(?:were |was |have been |had been |are |reportedly )*(?:killed|dead|died|deaths|"
@@ -168,7 +187,8 @@ _KILLED_COUNTS = [
     re.compile(rf"\bdeath toll (?:\w+ ){{0,3}}?{_HEDGE}{_NUMBER}\b", re.I),
 ]
 _ONE_KILLED = re.compile(
-    r"\b(?:killing|killed)\s+(?:a|an)\s+(?!number)\w+|\b(?:a|an)\s+(?:\w+\s+){0,3}?"
+    r"\b(?:killing|killed|shooting dead|shot dead|gunning down|gunned down)\s+(?:a|an)\s+"
+    r"(?!number)\w+|\b(?:a|an)\s+(?:\w+\s+){0,3}?"
     r"(?:was|were)\s+killed\b",
     re.I,
 )
@@ -298,7 +318,8 @@ def _fatalities(text: str) -> tuple[int | None, bool]:
     """(number killed or None, whether the text says no one was killed)."""
     if _NONE_KILLED.search(text):
         return None, True
-    numeric = alpha2digit(text, "en", threshold=0)
+    # Dates ("Wednesday 14 February killed ...") are not death tolls.
+    numeric = alpha2digit(DATE_PHRASE.sub(" on that day ", text), "en", threshold=0)
     counts = [
         int(m.group(1).replace(",", ""))
         for pattern in _KILLED_COUNTS
@@ -334,6 +355,8 @@ class Extractor:
             before = clause[: match.start]
             if _QUALIFIER_AFTER.match(after) or before.lower().endswith("pro-"):
                 continue
+            if _DESCRIBES_AFTER.match(after):
+                continue  # "the Red Sea resort of Eilat": the place is the one named next
             as_actor = next((a for a in actors if a.start == match.start), None)
             if any(
                 a.start <= match.start and match.end <= a.end and a is not as_actor for a in actors
@@ -376,6 +399,10 @@ class Extractor:
                 attack = 4
             if _TARGET_AFTER.match(after) or _TARGET_BEFORE.search(before):
                 target = 3
+            if re.search(r"\bbetween\s+(?:the\s+)?(?:\w+\s+of\s+(?:the\s+)?)?$", before):
+                attack = max(attack, 3)  # "clashes between X and Y": X is written first
+            elif re.search(r"\bbetween\b[^,;]*\band\s+(?:the\s+)?$", before):
+                target = max(target, 3)
             if _WEAPON_AFTER.match(after):
                 attack = max(attack, 3)
             if actor.kind == "civilian":
@@ -402,7 +429,7 @@ class Extractor:
         origins = [m for m in places if re.search(r"\bfrom\s+(?:the\s+)?$", clause[: m.start])]
         if len(origins) < len(places):
             places = [m for m in places if m not in origins]
-        order = {"site": 0, "city": 1, "admin1": 2, "country": 3}
+        order = {"site": 0, "city": 1, "unknown": 1, "admin1": 2, "country": 3}
         ranked = sorted(
             (m.value for m in places), key=lambda p: (order[p.level], p.population or 0)
         )
@@ -435,13 +462,18 @@ class Extractor:
     def extract(self, report: NewsReport, report_date: dt.date) -> Extraction:
         """The candidate incidents in ``report``, dated relative to ``report_date``."""
         drafts: list[_Draft] = []
-        current_date, date_note = report_date, "no date in the text: the report's date"
+        # An undated sentence happened when the paragraph's last date says; a new paragraph
+        # goes back to the date of the lead (the report's first date), else the report's date.
+        lead_date, lead_note = report_date, "no date in the text: the report's date"
+        current_date, date_note = lead_date, lead_note
         last: _Draft | None = None
-        last_sentence = -10
+        last_sentence, last_paragraph = -10, -1
         title = report.title.strip()
-        for position, (_paragraph, sentence) in enumerate(split_sentences(report.text)):
+        for position, (paragraph, sentence) in enumerate(split_sentences(report.text)):
             if position == 0 and title and sentence.strip() == title:
                 continue  # the headline repeats the story told below
+            if paragraph != last_paragraph:
+                current_date, date_note, last_paragraph = lead_date, lead_note, paragraph
             sentence = DATELINE.sub("", sentence)
             sentence_dates = find_dates(sentence, report_date)
             explicit = [d for d in sentence_dates if d.date is not None]
@@ -463,9 +495,12 @@ class Extractor:
                 if is_new:
                     drafts.extend(made_drafts)
                 last, last_sentence = made_drafts[-1], position
-            if explicit:
-                current_date = explicit[0].date  # type: ignore[assignment]
+            if explicit and explicit[0].date is not None:
+                current_date = explicit[0].date
                 date_note = f"dated by an earlier sentence ('{explicit[0].text}')"
+                if lead_note.startswith("no date"):
+                    lead_date = current_date
+                    lead_note = f"dated by the report's first date ('{explicit[0].text}')"
         merged = _merge(drafts)
         candidates = [_candidate(d, report) for d in merged]
         return Extraction(report_date, title, report.origin, candidates)
@@ -482,7 +517,7 @@ class Extractor:
     ) -> tuple[list[_Draft], bool] | None:
         scores, cue_words = _category_scores(clause)
         harm = bool(HARM_WORDS.search(clause))
-        claim = bool(re.search(r"\bclaim(?:ed|s)? responsibility\b", clause, re.I))
+        claim = bool(_CLAIM.search(clause))
         if not scores and not harm and not claim:
             return None
         words = tokens(clause)
@@ -499,13 +534,29 @@ class Extractor:
         if background and not explicit and fatalities is None:
             return None
         clause_places = self._clause_places(clause, places)
-        if not clause_places and last is not None and distance <= 2:
+        near = _NAMED_NEAR.search(clause)
+        if near and len(clause_places) == 1 and not self.gazetteer.lookup(near.group(1)):
+            # "the village of Turmus Ayya near Ramallah": the event is in the village.
+            known = clause_places[0]
+            clause_places = [
+                Place(
+                    name=near.group(1), level="unknown", country=known.country, admin1=known.admin1
+                )
+            ]
+        if not clause_places and last is not None and distance == 0:
+            # "..., while artillery shelled Kfar Kila": a place of the same sentence's country.
             unknown = self._unknown_place(clause, last.place.country)
             if unknown is not None and (scores or fatalities is not None):
                 clause_places = [unknown]
         if not clause_places:
-            # Event words without a place tell more about the incident just before.
-            if last is None or distance > 2 or (actors and not claim and not scores):
+            # Event words without a place tell more about the incident just before, unless
+            # they bring other actors, another date, or say they are about something else.
+            if last is None or distance > (2 if claim else 1) or _ANOTHER_STORY.match(clause):
+                return None
+            if explicit and explicit[0].date not in (None, last.date):
+                return None
+            named = {m.value.name for m in actors}
+            if not claim and named - set(last.attackers) - set(last.targets):
                 return None
             last.add_scores(scores, cue_words)
             last.add_roles(attackers, targets)
@@ -629,8 +680,9 @@ def _candidate(draft: _Draft, report: NewsReport) -> Candidate:
     elif place.level == "unknown":
         confidence -= 0.1
         reasons.append(
-            f"'{place.name}' is not in the gazetteer: coordinates and admin1 left empty; "
-            f"country taken from the incident before ({place.country})"
+            f"'{place.name}' is not in the gazetteer: coordinates left empty; country "
+            f"{'and admin1 ' if place.admin1 else ''}taken from the place named with it "
+            f"({place.admin1 or place.country})"
         )
     elif place.level == "admin1":
         reasons.append(f"only the province is named ({place.name}): no coordinates")

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import csv
 import difflib
+import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,7 +50,7 @@ _MARKS = str.maketrans("", "", "‘’ʿʾ")
 LEVELS = ("site", "city", "admin1", "country")
 # Which entry keeps a name that several share: a country's name is never a city's ("Yemen" is
 # also an alternate name of a Jordanian city), a city's name is more precise than its province.
-_PRIORITY = {"site": 0, "country": 1, "city": 2, "admin1": 3}
+_PRIORITY = {"site": 0, "country": 1, "city": 2, "admin1": 3, "unknown": 4}
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,11 @@ class Gazetteer:
             self._index.add(alias, place)
 
     def find(self, text: str, words: list[Token]) -> list[Match[Place]]:
-        """Places named in ``text``; a city name must be capitalised as a name is."""
+        """Places named in ``text``; a city name must be capitalised as a name is.
+
+        A name several places share is read as the one in a country (then admin1) that
+        another place of the text names: "Ariha in Idlib province" is the Syrian Ariha.
+        """
         found = []
         for match in self._index.find(text, words):
             place = match.value
@@ -88,13 +93,53 @@ class Gazetteer:
             ):
                 continue
             found.append(match)
-        return found
+        context = [m.value for m in found if not m.alternatives]
+        resolved = []
+        for match in found:
+            if match.alternatives and context:
+                options = [
+                    match.value,
+                    *(p for p in match.alternatives if p.level == match.value.level),
+                ]
+                best = max(
+                    options,
+                    key=lambda p: (
+                        any(c.admin1 and c.admin1 == p.admin1 for c in context),
+                        any(c.country == p.country for c in context),
+                    ),
+                )
+                match = replace(match, value=best)
+            resolved.append(match)
+        return _contradicted_cities(text, resolved)
 
     def lookup(self, name: str) -> Place | None:
         return self._index.get(name)
 
     def __len__(self) -> int:
         return len(self._index)
+
+
+def _contradicted_cities(text: str, found: list[Match[Place]]) -> list[Match[Place]]:
+    """A city placed by the text in another area ("Ariha in Idlib province", where the
+    gazetteer only knows the Ariha that is Jericho) is a place the gazetteer lacks."""
+    checked = list(found)
+    for number, (match, after) in enumerate(zip(found, found[1:], strict=False)):
+        between = text[match.end : after.start]
+        area = after.value
+        if (
+            match.value.level == "city"
+            and area.level in ("admin1", "country")
+            and re.fullmatch(r"\s*(?:,|in|in the)\s*", between)
+            and (area.country != match.value.country or area.admin1 != match.value.admin1)
+        ):
+            unknown = Place(
+                name=match.text,
+                level="unknown",
+                country=area.country,
+                admin1=area.admin1 if area.level == "admin1" else "",
+            )
+            checked[number] = replace(match, value=unknown, alternatives=())
+    return checked
 
 
 def _sites(path: Path) -> list[tuple[str, Place]]:

@@ -48,13 +48,25 @@ class Token:
 def tokens(text: str) -> list[Token]:
     """The words of ``text`` with their spans and skeletons, articles left out."""
     found: list[Token] = []
-    for match in _WORD.finditer(text):
+    matches = list(_WORD.finditer(text))
+    for number, match in enumerate(matches):
         word, end = match.group(), match.end()
         if len(word) > 3 and word[-2:].lower() in ("'s", "’s"):
             word, end = word[:-2], end - 2  # "Iraq's air base": the name is "Iraq"
         lowered = word.lower()
         follows_hyphen = text[match.end() : match.end() + 1] in ("-", "‐", "–")
-        if lowered in _ALWAYS_ARTICLES or (lowered in _HYPHEN_ARTICLES and follows_hyphen):
+        following = matches[number + 1].group() if number + 1 < len(matches) else ""
+        # "ash Shughur", "ar Raqqah": the article takes the next name's first consonant.
+        assimilated = (
+            lowered in _HYPHEN_ARTICLES
+            and following[:1].isupper()
+            and following.lower().startswith(lowered[1:])
+        )
+        if (
+            lowered in _ALWAYS_ARTICLES
+            or (lowered in _HYPHEN_ARTICLES and follows_hyphen)
+            or assimilated
+        ):
             continue
         found.append(Token(word, match.start(), end, skeleton(word)))
     return found
@@ -72,25 +84,32 @@ class Match(Generic[T]):
     first_token: int  # token span
     last_token: int
     text: str
+    alternatives: tuple[T, ...] = ()
 
 
 class PhraseIndex(Generic[T]):
-    """Phrases (as skeleton tuples) to values; finds the longest non-overlapping matches."""
+    """Phrases (as skeleton tuples) to values; finds the longest non-overlapping matches.
+
+    A phrase may mean several values (two towns of one name): the first added is the
+    default, the others are kept as the match's alternatives for the caller to choose from.
+    """
 
     def __init__(self) -> None:
-        self._phrases: dict[tuple[str, ...], T] = {}
+        self._phrases: dict[tuple[str, ...], list[T]] = {}
         self._longest = 1
 
-    def add(self, phrase: str, value: T, *, replace: bool = False) -> None:
+    def add(self, phrase: str, value: T) -> None:
         key = phrase_key(phrase)
         if not key:
             return
-        if replace or key not in self._phrases:
-            self._phrases[key] = value
+        values = self._phrases.setdefault(key, [])
+        if value not in values:
+            values.append(value)
         self._longest = max(self._longest, len(key))
 
     def get(self, phrase: str) -> T | None:
-        return self._phrases.get(phrase_key(phrase))
+        values = self._phrases.get(phrase_key(phrase))
+        return values[0] if values else None
 
     def find(self, text: str, words: list[Token] | None = None) -> Iterator[Match[T]]:
         words = tokens(text) if words is None else words
@@ -98,11 +117,13 @@ class PhraseIndex(Generic[T]):
         while index < len(words):
             for size in range(min(self._longest, len(words) - index), 0, -1):
                 key = tuple(w.key for w in words[index : index + size])
-                value = self._phrases.get(key)
-                if value is not None:
+                values = self._phrases.get(key)
+                if values:
                     last = index + size - 1
                     start, end = words[index].start, words[last].end
-                    yield Match(value, start, end, index, last, text[start:end])
+                    yield Match(
+                        values[0], start, end, index, last, text[start:end], tuple(values[1:])
+                    )
                     index += size
                     break
             else:
