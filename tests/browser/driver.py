@@ -65,6 +65,7 @@ PAGES = (
     PageSpec("Theatre detail", "Theatre detail", 1, "theatre"),
     PageSpec("Map", "Map", 1, "map"),
     PageSpec("Upload", "Upload", 0, "upload"),
+    PageSpec("News", "News", 0, "news"),
     PageSpec("Model", "Model", 3, "model"),
     PageSpec("Data", "Data", 0, "data"),
 )
