@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 
 from tests.browser import driver
-from tests.browser.test_dashboard import SCREENSHOTS, Traffic, assert_clean
+from tests.browser.test_dashboard import Traffic, assert_clean
 
 pytestmark = pytest.mark.browser
 SEED_REPORT = driver.ROOT / "../shared/reference/seed-report.txt"
 
 
-def test_paste_find_review_and_load_the_seed_report(dashboard, browser):
+def test_paste_find_review_and_load_the_seed_report(dashboard, browser, tmp_path):
     if not SEED_REPORT.exists():
         pytest.skip(f"the seed report is not at {SEED_REPORT}")
     page = driver.open_dashboard(browser, dashboard)
@@ -29,8 +31,10 @@ def test_paste_find_review_and_load_the_seed_report(dashboard, browser):
     load = page.get_by_role("button", name="Load 4 incidents as one batch")
     load.wait_for(timeout=60_000)
     assert_clean(page)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / "news.png", full_page=True)
+    # A scratch folder unless RISK_SCREENSHOTS asks for another (as in test_dashboard.py).
+    screenshots = Path(os.environ.get("RISK_SCREENSHOTS") or tmp_path)
+    screenshots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=screenshots / "news.png")
     load.click()
     page.get_by_text(re.compile(r"Loaded batch \d+ \(news:Attack on Ain al")).wait_for(
         timeout=120_000
