@@ -9,6 +9,7 @@ line, the reason and the row as it was written.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,12 @@ from risk.incidents.dates import (
     numeric_evidence,
     parse_date_column,
 )
-from risk.incidents.schema import COLUMNS, VIOLENT_CATEGORIES, validate_incidents
+from risk.incidents.schema import (
+    COLUMNS,
+    VIOLENT_CATEGORIES,
+    WEEK_SPAN_DAYS,
+    validate_incidents,
+)
 
 FORMATS = ("acled", "ucdp", "native")
 NATIVE_TEMPLATE = "data/templates/native.csv"
@@ -151,6 +157,33 @@ UCDP_COLUMNS = (
     "gwnob",
 )
 
+# Source columns kept in an incident's ``details`` (JSON): worth keeping, no canonical column.
+ACLED_DETAILS = (
+    "sub_event_type",
+    "disorder_type",
+    "civilian_targeting",
+    "inter1",
+    "inter2",
+    "interaction",
+    "assoc_actor_1",
+    "assoc_actor_2",
+    "admin3",
+    "source_scale",
+    "tags",
+)
+UCDP_DETAILS = (
+    "conflict_name",
+    "dyad_name",
+    "where_description",
+    "event_clarity",
+    "deaths_a",
+    "deaths_b",
+    "deaths_civilians",
+    "deaths_unknown",
+    "low",
+    "high",
+)
+
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
 
@@ -180,10 +213,14 @@ class FormatSpec:
     signature: tuple[str, ...]  # columns that make a header look like this format
     date_column: str
     mapper: Callable[[pd.DataFrame, int], tuple[pd.DataFrame, dict[int, list[str]]]]
+    # Read when present, never reported missing: precision codes and details.
+    kept: tuple[str, ...] = ()
+    # Columns of the format's full export: present but unused, they are not "extra".
+    known: tuple[str, ...] = ()
 
     @property
     def wanted(self) -> list[str]:
-        return [*self.required, *self.optional]
+        return [*self.required, *self.optional, *(c for c in self.kept if c not in self.optional)]
 
 
 # -- column helpers ---------------------------------------------------------------------------
@@ -254,6 +291,35 @@ def _coordinates(raw: pd.DataFrame, problems: _Problems) -> tuple[pd.Series, pd.
     return latitude, longitude
 
 
+def _code(raw: pd.DataFrame, name: str) -> pd.Series:
+    """A small precision code (``2`` or ``2.0``); empty or unreadable cells are missing."""
+    numbers = pd.to_numeric(_column(raw, name), errors="coerce")
+    whole = numbers.where((numbers == np.floor(numbers)) & numbers.between(0, 99))
+    return whole.astype("Int64")
+
+
+def _date_end(raw: pd.DataFrame, name: str) -> pd.Series:
+    """The last day of an event's date span (UCDP ``date_end``), ISO dates; else missing."""
+    values = _column(raw, name).str.slice(0, 10)
+    return pd.to_datetime(values.where(values != ""), errors="coerce", format="%Y-%m-%d")
+
+
+def _details(raw: pd.DataFrame, names: tuple[str, ...]) -> pd.Series:
+    """The source columns worth keeping that have no canonical column, as compact JSON."""
+    present = [n for n in names if n in raw.columns]
+    if not present:
+        return pd.Series(None, index=raw.index, dtype=object)
+    values = raw[present].apply(lambda column: column.str.strip())
+    records = values.where(values != "").to_dict(orient="records")
+    texts = [
+        json.dumps({k: v for k, v in record.items() if isinstance(v, str)}, ensure_ascii=False)
+        for record in records
+    ]
+    return pd.Series(texts, index=raw.index, dtype=object).where(
+        pd.Series(texts, index=raw.index) != "{}"
+    )
+
+
 def _fill_missing_text(values: pd.Series) -> pd.Series:
     return values.astype(str).where(values.notna())
 
@@ -288,6 +354,7 @@ def _map_acled(raw: pd.DataFrame, ingest_time: int) -> tuple[pd.DataFrame, dict[
     latitude, longitude = _coordinates(raw, problems)
     revision = _revision_time(raw, "timestamp", problems)
     source_event_type = event_type.where(sub_event == "", event_type + " / " + sub_event)
+    time_precision, geo_precision = _code(raw, "time_precision"), _code(raw, "geo_precision")
     frame = _frame(
         raw,
         "acled",
@@ -307,6 +374,14 @@ def _map_acled(raw: pd.DataFrame, ingest_time: int) -> tuple[pd.DataFrame, dict[
         notes=_text(raw, "notes"),
         source_text=_text(raw, "source"),
         revision_time=revision,
+        date_end=pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]"),
+        date_precision=time_precision,
+        geo_precision=geo_precision,
+        # time_precision 3: only the month or a longer span is known; geo_precision 3: only a
+        # larger region is named (README, "Date and place precision").
+        week_precise=~(time_precision >= 3).fillna(False),
+        place_precise=~(geo_precision >= 3).fillna(False),
+        details=_details(raw, ACLED_DETAILS),
     )
     return frame, problems.by_line
 
@@ -338,6 +413,7 @@ def _map_ucdp(raw: pd.DataFrame, ingest_time: int) -> tuple[pd.DataFrame, dict[i
     latitude, longitude = _coordinates(raw, problems)
     headline, where = _text(raw, "source_headline"), _text(raw, "where_description")
     office, article = _text(raw, "source_office"), _text(raw, "source_article")
+    date_prec, where_prec = _code(raw, "date_prec"), _code(raw, "where_prec")
     frame = _frame(
         raw,
         "ucdp",
@@ -357,6 +433,14 @@ def _map_ucdp(raw: pd.DataFrame, ingest_time: int) -> tuple[pd.DataFrame, dict[i
         notes=headline.fillna(where),
         source_text=office.fillna(article),
         revision_time=pd.Series(pd.NA, index=raw.index, dtype="Int64"),
+        date_end=_date_end(raw, "date_end"),
+        date_precision=date_prec,
+        geo_precision=where_prec,
+        # date_prec 4-5: dated to a month, a year or longer; where_prec 4-7: located only to a
+        # province, a larger region, the country or international waters.
+        week_precise=~(date_prec >= 4).fillna(False),
+        place_precise=~(where_prec >= 4).fillna(False),
+        details=_details(raw, UCDP_DETAILS),
     )
     return frame, problems.by_line
 
@@ -399,6 +483,12 @@ def _map_native(raw: pd.DataFrame, ingest_time: int) -> tuple[pd.DataFrame, dict
         notes=_text(raw, "notes"),
         source_text=_text(raw, "source"),
         revision_time=pd.Series(pd.NA, index=raw.index, dtype="Int64"),
+        date_end=_date_end(raw, "date_end"),
+        date_precision=pd.Series(pd.NA, index=raw.index, dtype="Int64"),
+        geo_precision=pd.Series(pd.NA, index=raw.index, dtype="Int64"),
+        week_precise=pd.Series(True, index=raw.index),
+        place_precise=pd.Series(True, index=raw.index),
+        details=pd.Series(None, index=raw.index, dtype=object),
     )
     source_id = _text(raw, "id")
     if source_id.isna().any():
@@ -446,6 +536,8 @@ ACLED = FormatSpec(
     ),
     date_column="event_date",
     mapper=_map_acled,
+    kept=("time_precision", "geo_precision", *ACLED_DETAILS),
+    known=ACLED_COLUMNS,
 )
 UCDP = FormatSpec(
     name="ucdp",
@@ -476,6 +568,8 @@ UCDP = FormatSpec(
     ),
     date_column="date_start",
     mapper=_map_ucdp,
+    kept=("date_end", "date_prec", "where_prec", *UCDP_DETAILS),
+    known=UCDP_COLUMNS,
 )
 NATIVE = FormatSpec(
     name="native",
@@ -498,6 +592,7 @@ NATIVE = FormatSpec(
     signature=("date", "event_type", "fatalities", "country"),
     date_column="date",
     mapper=_map_native,
+    kept=("date_end",),
 )
 SPECS = {spec.name: spec for spec in (ACLED, UCDP, NATIVE)}
 
@@ -583,7 +678,9 @@ class IncidentFile:
     @property
     def read_as(self) -> str:
         """One line saying how the file was understood."""
-        extra = [c for c in self.stream.columns if c not in self.spec.wanted]
+        extra = [
+            c for c in self.stream.columns if c not in self.spec.wanted and c not in self.spec.known
+        ]
         missing = [c for c in self.spec.optional if c not in self.stream.columns]
         parts = [f"{self.spec.label} ({self.stream.describe()})"]
         if self._order:
@@ -591,7 +688,8 @@ class IncidentFile:
         if missing:
             parts.append("absent optional columns: " + ", ".join(missing))
         if extra:
-            parts.append(f"{len(extra)} extra column{'s' if len(extra) > 1 else ''} ignored")
+            shown = ", ".join(extra[:5]) + (", ..." if len(extra) > 5 else "")
+            parts.append(f"{len(extra)} column{'s' if len(extra) > 1 else ''} not used ({shown})")
         return "; ".join(parts)
 
     @property
@@ -626,6 +724,10 @@ class IncidentFile:
         frame, problems = self.spec.mapper(raw, ingest_time)
         dates, date_problems = parse_date_column(dates_raw, self._order)
         frame.insert(3, "event_date", dates)
+        # A span of a week or more (date_end) is not one week's event, whatever the code says.
+        span = (frame["date_end"] - dates).dt.days
+        frame["week_precise"] = frame["week_precise"].astype(bool) & ~(span >= WEEK_SPAN_DAYS)
+        frame["date_end"] = frame["date_end"].where(span > 0)
         column = self.spec.date_column
         for line, value, problem in zip(
             raw.index[date_problems.notna()],
@@ -703,6 +805,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         "actor2",
         "notes",
         "source_text",
+        "details",
     ):
         frame[name] = _fill_missing_text(frame[name])
     frame["latitude"] = frame["latitude"].astype(float)
@@ -711,6 +814,11 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     frame["fatalities"] = frame["fatalities"].astype("int64")
     frame["revision_time"] = frame["revision_time"].astype("Int64")
     frame["event_date"] = frame["event_date"].astype("datetime64[us]")
+    frame["date_end"] = frame["date_end"].astype("datetime64[us]")
+    for name in ("date_precision", "geo_precision"):
+        frame[name] = frame[name].astype("Int64")
+    for name in ("week_precise", "place_precise"):
+        frame[name] = frame[name].astype(bool)
     return frame
 
 
