@@ -606,8 +606,8 @@ def detect_format(columns: list[str]) -> FormatSpec:
 
     if "event_id_cnty" in present:
         return ACLED  # ACLED's own id column settles it, whatever else is missing
-    if {"type_of_violence", "date_start"} <= present:
-        return UCDP
+    if {"type_of_violence", "best"} <= present and present & {"date_start", "date"}:
+        return UCDP  # reduced UCDP exports name the date "date"
     best = max(SPECS.values(), key=score)
     if score(best) < 0.5:
         shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
@@ -663,6 +663,14 @@ class IncidentFile:
         missing = [c for c in self.spec.required if c not in self.stream.columns]
         if self.spec is NATIVE and "date" in missing and "event_date" in self.stream.columns:
             missing.remove("date")
+        if self.spec is UCDP and "date_start" in missing and "date" in self.stream.columns:
+            missing.remove("date_start")
+        if (
+            self.spec is UCDP
+            and "country" in missing
+            and {"latitude", "longitude"} <= set(self.stream.columns)
+        ):
+            missing.remove("country")
         if (
             self.spec is NATIVE
             and "country" not in self.stream.columns
@@ -678,9 +686,10 @@ class IncidentFile:
     @property
     def read_as(self) -> str:
         """One line saying how the file was understood."""
-        extra = [
-            c for c in self.stream.columns if c not in self.spec.wanted and c not in self.spec.known
-        ]
+        used = {*self.spec.wanted, *self.spec.known}
+        if self.spec is UCDP:
+            used.add("date")  # a reduced UCDP export's date_start
+        extra = [c for c in self.stream.columns if c not in used]
         missing = [c for c in self.spec.optional if c not in self.stream.columns]
         parts = [f"{self.spec.label} ({self.stream.describe()})"]
         if self._order:
@@ -704,6 +713,8 @@ class IncidentFile:
         wanted = self.spec.wanted
         if self.spec is NATIVE and "event_date" in self.stream.columns:
             wanted = [*wanted, "event_date"]
+        if self.spec is UCDP and "date_start" not in self.stream.columns:
+            wanted = [*wanted, "date"]
         try:
             for raw_chunk in self.stream.chunks(wanted):
                 yield self._load_chunk(raw_chunk, ingest_time)
@@ -714,6 +725,8 @@ class IncidentFile:
         raw = chunk.frame
         if self.spec is NATIVE and "date" not in raw.columns and "event_date" in raw.columns:
             raw = raw.rename(columns={"event_date": "date"})
+        if self.spec is UCDP and "date_start" not in raw.columns and "date" in raw.columns:
+            raw = raw.rename(columns={"date": "date_start"})
         self.rows_read += len(raw) + len(chunk.bad_rows)
         self.blank_lines += chunk.blank_lines
         rejections = [_bad_row_rejection(bad) for bad in chunk.bad_rows]
@@ -779,6 +792,8 @@ class IncidentFile:
             column = self.spec.date_column
             if self.spec is NATIVE and column not in scan.columns:
                 column = "event_date"
+            if self.spec is UCDP and column not in scan.columns:
+                column = "date"
             for chunk in scan.chunks([column]):
                 evidence = evidence.merge(numeric_evidence(chunk.frame[column].unique()))
                 if evidence.day_first or evidence.month_first:
