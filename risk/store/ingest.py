@@ -521,8 +521,13 @@ def ingest_file(
             report.updated = merge.counts["updated"]
             report.duplicates = merge.counts["duplicates"]
             report.rejected.sort(key=lambda r: r.line)
+            # A stated period is widened to the file's own events: they are data, so covered.
             report.coverage = {
-                country: covers or (first.date(), last.date())
+                country: (
+                    (min(covers[0], first.date()), max(covers[1], last.date()))
+                    if covers
+                    else (first.date(), last.date())
+                )
                 for country, (first, last) in sorted(ranges.items())
             }
             if report.coverage:
