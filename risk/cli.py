@@ -651,7 +651,13 @@ def build_parser() -> argparse.ArgumentParser:
     add("init", cmd_init, "create or upgrade the store; load the demo data into an empty store")
     ingest = add("ingest", cmd_ingest, "load incident files (ACLED, UCDP or native CSV)")
     ingest.add_argument("paths", nargs="+", metavar="PATH")
-    ingest.add_argument("--format", choices=["auto", "acled", "ucdp", "native"], default="auto")
+    ingest.add_argument(
+        "--format",
+        default="auto",
+        metavar="FORMAT",
+        help="auto (default), acled, ucdp, native, or the NAME of a saved column mapping "
+        "(data/formats/NAME.toml)",
+    )
     ingest.add_argument("--json", action="store_true", help="print the batches as JSON")
     ingest.add_argument(
         "--covers",

@@ -18,7 +18,13 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from risk.incidents.csv_reader import BadRow, CsvStream, FileProblem, RawChunk
+from risk.incidents.csv_reader import BadRow, CsvStream, FileProblem, RawChunk, normalise_header
+from risk.incidents.custom_formats import (
+    ColumnMapping,
+    FormatFileError,
+    load_mapping,
+    saved_mappings,
+)
 from risk.incidents.dates import (
     AmbiguousDatesError,
     DateEvidence,
@@ -217,6 +223,10 @@ class FormatSpec:
     kept: tuple[str, ...] = ()
     # Columns of the format's full export: present but unused, they are not "extra".
     known: tuple[str, ...] = ()
+    # Saved column mappings: rename and convert the file's columns first; the date column's
+    # name in the file.
+    prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    file_date_column: str | None = None
 
     @property
     def wanted(self) -> list[str]:
@@ -597,6 +607,65 @@ NATIVE = FormatSpec(
 SPECS = {spec.name: spec for spec in (ACLED, UCDP, NATIVE)}
 
 
+def mapping_spec(mapping: ColumnMapping) -> FormatSpec:
+    """A format read through a saved column mapping (stored as source ``mapping.name``)."""
+    # The reader compares headers case- and space-insensitively ("Admin 1" is "admin_1").
+    file_columns = {name: normalise_header(column) for name, column in mapping.columns.items()}
+    rename = {column: name for name, column in file_columns.items()}
+
+    def prepare(raw: pd.DataFrame) -> pd.DataFrame:
+        raw = raw.rename(columns=rename)
+        if mapping.date_format:
+            text = raw["date"].str.strip()
+            parsed = pd.to_datetime(text, format=mapping.date_format, errors="coerce")
+            # Values that do not fit the pattern stay as written and are rejected by name.
+            raw["date"] = parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), text)
+        if "event_type" in raw.columns:
+            mapped = raw["event_type"].str.strip().str.casefold().map(mapping.event_types)
+            raw["event_type"] = mapped.fillna(raw["event_type"])
+        else:
+            raw["event_type"] = mapping.category or ""
+        if "fatalities" not in raw.columns:
+            raw["fatalities"] = ""  # not reported: stored as 0
+        return raw
+
+    def mapper(raw: pd.DataFrame, ingest_time: int) -> tuple[pd.DataFrame, dict[int, list[str]]]:
+        frame, problems = _map_native(raw, ingest_time)
+        frame["source"] = mapping.name
+        frame["id"] = mapping.name + ":" + frame["source_id"].fillna("")
+        return frame, problems
+
+    columns = tuple(file_columns.values())
+    return FormatSpec(
+        name=mapping.name,
+        label=f"{mapping.label} (saved mapping {mapping.name})",
+        required=columns,
+        optional=(),
+        signature=columns,
+        date_column="date",
+        mapper=mapper,
+        prepare=prepare,
+        file_date_column=file_columns["date"],
+    )
+
+
+def _saved_format(name: str) -> FormatSpec:
+    try:
+        return mapping_spec(load_mapping(name))
+    except FormatFileError as error:
+        raise FileProblem(str(error)) from None
+
+
+def _detect_saved(present: set[str]) -> FormatSpec | None:
+    """The saved mapping whose columns the header carries (the one naming most columns)."""
+    fits = [
+        m for m in saved_mappings() if {normalise_header(c) for c in m.columns.values()} <= present
+    ]
+    if not fits:
+        return None
+    return mapping_spec(max(fits, key=lambda m: (len(m.columns), m.name)))
+
+
 def detect_format(columns: list[str]) -> FormatSpec:
     """Pick the format whose characteristic columns the header carries."""
     present = set(columns)
@@ -606,8 +675,13 @@ def detect_format(columns: list[str]) -> FormatSpec:
 
     if "event_id_cnty" in present:
         return ACLED  # ACLED's own id column settles it, whatever else is missing
-    if {"type_of_violence", "best"} <= present and present & {"date_start", "date"}:
+    if {"type_of_violence", "date_start"} <= present or {"type_of_violence", "best", "date"} <= (
+        present
+    ):
         return UCDP  # reduced UCDP exports name the date "date"
+    saved = _detect_saved(present)
+    if saved is not None:
+        return saved  # the user mapped this header's columns
     best = max(SPECS.values(), key=score)
     if score(best) < 0.5:
         shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
@@ -615,7 +689,8 @@ def detect_format(columns: list[str]) -> FormatSpec:
             f"unknown format: the header has columns {shown}. Expected an ACLED export "
             "(event_id_cnty, event_date, event_type, ...), a UCDP GED / Candidate file (id, "
             f"date_start, type_of_violence, best, ...) or the native format (date, country, "
-            f"event_type, fatalities; template: {NATIVE_TEMPLATE})"
+            f"event_type, fatalities; template: {NATIVE_TEMPLATE}); for another provider's "
+            "export, map its columns once on the Upload page or in data/formats/NAME.toml"
         )
     return best
 
@@ -638,9 +713,7 @@ class IncidentFile:
             elif file_format in SPECS:
                 self.spec = SPECS[file_format]
             else:
-                raise FileProblem(
-                    f"unknown format {file_format!r}; use one of {', '.join(FORMATS)}"
-                )
+                self.spec = _saved_format(file_format)
             self._check_columns()
         except FileProblem as problem:
             self.stream.close()
@@ -678,9 +751,15 @@ class IncidentFile:
         ):
             missing.append("country (or latitude and longitude)")
         if missing:
+            hint = (
+                "; if it is another provider's export, map its columns once on the Upload page "
+                "or in data/formats/NAME.toml"
+                if self.spec is NATIVE
+                else ""
+            )
             raise FileProblem(
                 f"read as {self.spec.label}, but line 1 (the header) lacks required "
-                f"column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"
+                f"column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}{hint}"
             )
 
     @property
@@ -727,6 +806,8 @@ class IncidentFile:
             raw = raw.rename(columns={"event_date": "date"})
         if self.spec is UCDP and "date_start" not in raw.columns and "date" in raw.columns:
             raw = raw.rename(columns={"date": "date_start"})
+        if self.spec.prepare is not None:
+            raw = self.spec.prepare(raw)
         self.rows_read += len(raw) + len(chunk.bad_rows)
         self.blank_lines += chunk.blank_lines
         rejections = [_bad_row_rejection(bad) for bad in chunk.bad_rows]
@@ -741,7 +822,7 @@ class IncidentFile:
         span = (frame["date_end"] - dates).dt.days
         frame["week_precise"] = frame["week_precise"].astype(bool) & ~(span >= WEEK_SPAN_DAYS)
         frame["date_end"] = frame["date_end"].where(span > 0)
-        column = self.spec.date_column
+        column = self.spec.file_date_column or self.spec.date_column
         for line, value, problem in zip(
             raw.index[date_problems.notna()],
             dates_raw[date_problems.notna()],
@@ -789,7 +870,7 @@ class IncidentFile:
         scan = CsvStream(self._source, self.name)
         evidence = DateEvidence()
         try:
-            column = self.spec.date_column
+            column = self.spec.file_date_column or self.spec.date_column
             if self.spec is NATIVE and column not in scan.columns:
                 column = "event_date"
             if self.spec is UCDP and column not in scan.columns:
