@@ -202,13 +202,40 @@ def saved_mappings(directory: Path | None = None) -> list[ColumnMapping]:
     return found
 
 
-def save_mapping(mapping: ColumnMapping, directory: Path | None = None) -> Path:
-    """Check and write ``directory/NAME.toml``; refuses to overwrite another mapping."""
+def guess_column(name: str, columns: list[str]) -> str | None:
+    """The file column that most likely holds canonical field ``name`` (for a first guess)."""
+    hints = {
+        "id": ("id", "event_id", "incident_id", "ref"),
+        "date": ("date", "event_date", "incident_date", "date_start"),
+        "country": ("country",),
+        "admin1": ("admin1", "admin_1", "adm_1", "province", "governorate", "region"),
+        "admin2": ("admin2", "admin_2", "adm_2", "district"),
+        "location": ("location", "place", "town", "city"),
+        "latitude": ("latitude", "lat"),
+        "longitude": ("longitude", "lon", "lng", "long"),
+        "event_type": ("event_type", "type", "incident_type", "category"),
+        "fatalities": ("fatalities", "deaths", "killed", "dead"),
+        "actor1": ("actor1", "actor_1", "perpetrator", "reported_perpetrator_name"),
+        "actor2": ("actor2", "actor_2", "target", "victim"),
+        "notes": ("notes", "description", "summary"),
+        "source": ("source", "sources"),
+    }
+    for hint in hints.get(name, ()):
+        if hint in columns:
+            return hint
+    return None
+
+
+def save_mapping(
+    mapping: ColumnMapping, directory: Path | None = None, *, replace: bool = False
+) -> Path:
+    """Check and write ``directory/NAME.toml``; refuses to overwrite another mapping unless
+    ``replace``."""
     directory = directory or formats_dir()
     check_mapping(mapping, mapping.name)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{mapping.name}.toml"
-    if path.exists() and load_mapping(mapping.name, directory) != mapping:
+    if not replace and path.exists() and load_mapping(mapping.name, directory) != mapping:
         raise FormatFileError(f"{path}: a different mapping has that name; choose another")
     path.write_text(mapping.to_toml(), encoding="utf-8")
     return path
