@@ -31,6 +31,56 @@ st.caption(
     "match none."
 )
 
+st.subheader("Where the weekly counts come from")
+stretches = reads.source_stretches()
+if stretches.empty:
+    st.info("No weekly counts yet: load incident data first.", icon=":material/info:")
+else:
+    st.dataframe(
+        stretches.assign(source=stretches["source"].fillna("no data (not covered)")),
+        hide_index=True,
+        column_config={
+            "theatre": "Theatre",
+            "source": "Counted from",
+            "first_week": st.column_config.DateColumn("From week", format="YYYY-MM-DD"),
+            "last_week": st.column_config.DateColumn("To week", format="YYYY-MM-DD"),
+            "weeks": look.count_column("Weeks"),
+        },
+    )
+    st.caption(
+        "Each week is counted from one source: the first in the theatres file's priority that "
+        "covers it (default ACLED, then UCDP, then your own log). Weeks no load covers are "
+        "gaps, not zeros. Events dated only to a month or longer are left out of weekly counts."
+    )
+overlap = reads.source_overlap()
+if not overlap.empty:
+    st.markdown("**Weeks where two sources report incidents** (violent incidents of each)")
+    st.dataframe(
+        overlap,
+        hide_index=True,
+        column_config={"week": st.column_config.DateColumn("Week", format="YYYY-MM-DD")},
+    )
+unmatched = reads.unmatched_places()
+if not unmatched.empty:
+    st.markdown(
+        f"**Places that match no theatre** ({int(unmatched['incidents'].sum()):,} incidents "
+        "in 'Other')"
+    )
+    st.dataframe(
+        unmatched,
+        hide_index=True,
+        column_config={
+            "country": "Country",
+            "admin1": "Admin1",
+            "incidents": look.count_column("Incidents"),
+            "canonical": "Known as",
+        },
+    )
+    st.caption(
+        'Add a region ("Country/admin1") or a country to the theatres file to count these; '
+        "'Known as' is the alias table's name for the admin1 (data/admin1_aliases.csv)."
+    )
+
 st.subheader("Sources")
 sources, reason = reads.source_status()
 if sources is None:

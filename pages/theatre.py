@@ -174,6 +174,24 @@ st.caption(
     f"columns: weeks that a surge followed within {horizon} weeks. Bars below: violent "
     "incidents per week, surge weeks in red."
 )
+stretches = reads.source_stretches()
+stretches = stretches[stretches["theatre"] == theatre]
+if not stretches.empty:
+    st.caption(
+        "Counted from: "
+        + "; ".join(
+            f"{r.source or 'no data (gap)'} {r.first_week:%Y-%m-%d} to {r.last_week:%Y-%m-%d}"
+            for r in stretches.itertuples()
+        )
+    )
+overlap = reads.source_overlap(theatre)
+if not overlap.empty:
+    with st.expander(f"Weeks where two sources report incidents ({len(overlap)})"):
+        st.dataframe(
+            overlap.drop(columns="theatre"),
+            hide_index=True,
+            column_config={"week": st.column_config.DateColumn("Week", format="YYYY-MM-DD")},
+        )
 if not stored.empty:
     widgets.download_csv(
         "Score history (CSV)",

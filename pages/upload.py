@@ -5,8 +5,89 @@ import streamlit as st
 
 from risk.export import safe_csv
 from risk.incidents.csv_reader import FileProblem
+from risk.incidents.custom_formats import (
+    FIELDS,
+    ColumnMapping,
+    FormatFileError,
+    guess_column,
+)
+from risk.incidents.schema import CATEGORIES
 from risk.store.database import StoreError
 from ui import actions, look, reads, widgets
+
+NONE = "(not in the file)"
+
+
+def mapping_step(uploaded, file_key: str) -> None:
+    """Map an unknown provider's columns, save the mapping under a name, preview with it."""
+    try:
+        sample = actions.file_sample(uploaded, uploaded.name)
+    except FileProblem:
+        return  # not a readable table at all: the error above says why
+    st.subheader("Map this file's columns")
+    st.caption(
+        "For another provider's export: say which column holds what. The mapping is saved "
+        "under its name in data/formats/ and used from then on by this page, "
+        "`python -m risk ingest --format NAME` and the drop folder."
+    )
+    st.dataframe(sample.head(5), hide_index=True)
+    columns = list(sample.columns)
+    options = [NONE, *columns]
+    chosen = {}
+    grid = st.columns(3)
+    for position, field in enumerate(FIELDS):
+        guess = guess_column(field, columns)
+        chosen[field] = grid[position % 3].selectbox(
+            field, options, index=options.index(guess) if guess else 0, key=f"map_{field}"
+        )
+    date_format = st.text_input(
+        "Date format (e.g. %d/%m/%Y; empty: recognise it)", key="map_date_format"
+    )
+    event_types: dict[str, str] = {}
+    category = None
+    if chosen["event_type"] != NONE:
+        values = sorted({v.strip() for v in sample[chosen["event_type"]].dropna() if v.strip()})[
+            :100
+        ]
+        table = st.data_editor(
+            pd.DataFrame({"value": values, "category": [None] * len(values)}),
+            hide_index=True,
+            disabled=["value"],
+            column_config={
+                "value": "Value in the file",
+                "category": st.column_config.SelectboxColumn("Category", options=CATEGORIES),
+            },
+            key="map_event_types",
+        )
+        event_types = {
+            str(v).casefold(): c
+            for v, c in zip(table["value"], table["category"], strict=True)
+            if isinstance(c, str) and c
+        }
+    else:
+        category = st.selectbox("Category of every row", CATEGORIES, key="map_category")
+    name = st.text_input("Name (2-10 lower-case letters, e.g. ngo)", key="map_name")
+    if st.button("Save the mapping and preview the file", key="map_save"):
+        mapping = ColumnMapping(
+            name=name.strip(),
+            label=name.strip() or "mapped export",
+            columns={f: c for f, c in chosen.items() if c != NONE},
+            date_format=date_format.strip() or None,
+            event_types=event_types,
+            category=category,
+        )
+        try:
+            actions.save_column_mapping(mapping)
+        except FormatFileError as error:
+            st.error(
+                f"The mapping was not saved: {look.escape_markdown(error)}",
+                icon=":material/block:",
+            )
+        else:
+            st.session_state["upload_format"] = (file_key, mapping.name)
+            st.session_state.pop("preview_key", None)
+            st.rerun()
+
 
 widgets.page_header("Upload")
 done = st.session_state.pop("upload_done", None)
@@ -34,11 +115,13 @@ if allowed:
     )
     if uploaded is not None:
         file_key = f"{uploaded.file_id}|{uploaded.size}"
+        mapped = st.session_state.get("upload_format")
+        file_format = mapped[1] if mapped and mapped[0] == file_key else "auto"
         if st.session_state.get("preview_key") != file_key:
             with st.spinner("Reading the file; nothing is stored yet..."):
                 try:
                     st.session_state["preview"] = actions.preview_file(
-                        uploaded, uploaded.name, max_rows
+                        uploaded, uploaded.name, max_rows, file_format
                     )
                 except FileProblem as problem:
                     st.session_state["preview"] = problem
@@ -49,6 +132,7 @@ if allowed:
                 f"This file cannot be loaded: {look.escape_markdown(preview)}",
                 icon=":material/block:",
             )
+            mapping_step(uploaded, file_key)
         else:
             st.markdown("**Read as**")
             st.text(preview.read_as)
@@ -107,7 +191,7 @@ if allowed:
             ):
                 try:
                     with st.status("Loading the file...", expanded=True) as status:
-                        report = actions.load_file(uploaded, uploaded.name, max_rows)
+                        report = actions.load_file(uploaded, uploaded.name, max_rows, file_format)
                         status.write(
                             f"Batch {report.batch_id}: {report.added:,} added, "
                             f"{report.updated:,} updated."

@@ -230,11 +230,17 @@ def cmd_scores(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_ingest(args: argparse.Namespace, ctx: Context) -> int:
     from risk.store.ingest import ingest_file
 
+    covers = _period(args.covers) if args.covers else None
     reports, errors = [], []
     for path in args.paths:
         try:
             report = ingest_file(
-                ctx.store, Path(path), file_format=args.format, origin="cli", theatres=ctx.theatres
+                ctx.store,
+                Path(path),
+                file_format=args.format,
+                origin="cli",
+                theatres=ctx.theatres,
+                covers=covers,
             )
         except FileProblem as problem:
             errors.append({"file": path, "error": str(problem)})
@@ -262,10 +268,89 @@ def cmd_ingest(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_FAILED if errors else EXIT_OK
 
 
+def _period(text: str) -> tuple[dt.date, dt.date]:
+    """``START:END`` (ISO dates) as a pair of dates; a clear error otherwise."""
+    start, sep, end = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        first, last = dt.date.fromisoformat(start.strip()), dt.date.fromisoformat(end.strip())
+    except ValueError:
+        raise CommandError(
+            f"--covers {text!r} is not START:END with ISO dates, e.g. 2017-01-01:2019-12-31"
+        ) from None
+    if first > last:
+        raise CommandError(f"--covers {text!r} ends before it starts")
+    return first, last
+
+
+def _day(text: str | None, flag: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"{flag} {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def cmd_weekly(args: argparse.Namespace, ctx: Context) -> int:
+    """The panel's weekly counts per theatre: what the model and the surge rule see."""
+    import math
+
+    import pandas as pd
+
+    from risk.forecast.panel import weekly_panel
+
+    start, end = _day(args.start, "--from"), _day(args.end, "--to")
+    if args.theatre and args.theatre not in ctx.theatres.names:
+        raise CommandError(
+            f"--theatre {args.theatre!r} is not a theatre; `python -m risk theatres` lists them"
+        )
+    panel = weekly_panel(ctx.store, ctx.theatres, ctx.target)
+    if args.theatre:
+        panel = panel[panel["theatre"] == args.theatre]
+    if start is not None:
+        panel = panel[panel["week"] >= pd.Timestamp(start - dt.timedelta(days=start.weekday()))]
+    if end is not None:
+        panel = panel[panel["week"] <= pd.Timestamp(end)]
+
+    def count(value: object) -> int | None:
+        return (
+            None
+            if value is None or (isinstance(value, float) and math.isnan(value))
+            else int(value)
+        )
+
+    rows = [
+        {
+            "week": r.week.date().isoformat(),
+            "theatre": r.theatre,
+            "source": r.source if r.covered else None,
+            "covered": bool(r.covered),
+            "incidents": count(r.incidents) if r.covered else None,
+            "violent": count(r.violent) if r.covered else None,
+            "fatalities": count(r.fatalities) if r.covered else None,
+            "surge": bool(r.surge) if r.surge_known else None,
+        }
+        for r in panel.itertuples()
+    ]
+    if args.json:
+        _print_json({"weeks": rows})
+    elif rows:
+        columns = ["week", "theatre", "source", "covered", "incidents", "violent", "fatalities"]
+        print(_table(rows, [*columns, "surge"]))
+    else:
+        print("no weeks to show: the store has no counted incidents in that selection")
+    return EXIT_OK
+
+
 def cmd_stats(args: argparse.Namespace, ctx: Context) -> int:
-    from risk.store.queries import theatre_stats
+    from risk.forecast.panel import theatre_coverage_end
+    from risk.store.queries import theatre_sources, theatre_stats
 
     frame = theatre_stats(ctx.store, ctx.theatres)
+    sources = theatre_sources(ctx.store, ctx.theatres)
+    coverage_end = theatre_coverage_end(ctx.store, ctx.theatres)
     rows = [
         {
             "theatre": r.theatre,
@@ -274,6 +359,10 @@ def cmd_stats(args: argparse.Namespace, ctx: Context) -> int:
             "fatalities": int(r.fatalities),
             "first_date": r.first_date.isoformat() if r.first_date else None,
             "last_date": r.last_date.isoformat() if r.last_date else None,
+            "sources": sources.get(r.theatre, []),
+            "coverage_end": (
+                coverage_end[r.theatre].isoformat() if r.theatre in coverage_end else None
+            ),
         }
         for r in frame.itertuples()
     ]
@@ -281,11 +370,9 @@ def cmd_stats(args: argparse.Namespace, ctx: Context) -> int:
     if args.json:
         _print_json({"total_incidents": total, "theatres": rows})
     else:
-        print(
-            _table(
-                rows, ["theatre", "incidents", "violent", "fatalities", "first_date", "last_date"]
-            )
-        )
+        shown = [{**r, "sources": ", ".join(r["sources"])} for r in rows]
+        columns = ["theatre", "incidents", "violent", "fatalities", "first_date", "last_date"]
+        print(_table(shown, [*columns, "sources", "coverage_end"]))
         print(f"total incidents: {total:,}")
     return EXIT_OK
 
@@ -334,8 +421,27 @@ def cmd_undo(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_theatres(args: argparse.Namespace, ctx: Context) -> int:
     from risk.incidents.theatres import theatres_by_admin1
-    from risk.store.queries import place_names
+    from risk.store.queries import place_names, unmatched_places
 
+    if args.unmatched:
+        frame = unmatched_places(ctx.store, ctx.theatres)
+        rows = [
+            {
+                "country": r.country,
+                "admin1": r.admin1,
+                "incidents": int(r.incidents),
+                "canonical": r.canonical,
+            }
+            for r in frame.itertuples()
+        ]
+        if args.json:
+            _print_json({"unmatched": rows, "incidents": sum(r["incidents"] for r in rows)})
+        elif rows:
+            print(_table(rows, ["country", "admin1", "incidents", "canonical"]))
+            print(f'{sum(r["incidents"] for r in rows):,} incidents fall into "Other"')
+        else:
+            print('every stored incident matches a theatre; none falls into "Other"')
+        return EXIT_OK
     if not args.by_admin1:
         for name in ctx.theatres.names:
             print(name)
@@ -606,8 +712,20 @@ def build_parser() -> argparse.ArgumentParser:
     add("init", cmd_init, "create or upgrade the store; load the demo data into an empty store")
     ingest = add("ingest", cmd_ingest, "load incident files (ACLED, UCDP or native CSV)")
     ingest.add_argument("paths", nargs="+", metavar="PATH")
-    ingest.add_argument("--format", choices=["auto", "acled", "ucdp", "native"], default="auto")
+    ingest.add_argument(
+        "--format",
+        default="auto",
+        metavar="FORMAT",
+        help="auto (default), acled, ucdp, native, or the NAME of a saved column mapping "
+        "(data/formats/NAME.toml)",
+    )
     ingest.add_argument("--json", action="store_true", help="print the batches as JSON")
+    ingest.add_argument(
+        "--covers",
+        metavar="START:END",
+        help="the period the file covers (ISO dates), for every country in it; weeks in it "
+        "without incidents count as zero (default: each country's first to last date)",
+    )
     stats = add("stats", cmd_stats, "incidents, violent incidents and fatalities per theatre")
     stats.add_argument("--json", action="store_true")
     listing = add("batches", cmd_batches, "list ingested batches")
@@ -658,6 +776,21 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument(
         "--csv", metavar="FILE", type=Path, help="write them as a native-format CSV to load"
     )
+    listing_theatres.add_argument(
+        "--unmatched",
+        action="store_true",
+        help='list the (country, admin1) values whose incidents fall into "Other", with counts',
+    )
+    listing_theatres.add_argument("--json", action="store_true", help="with --unmatched")
+    weekly = add(
+        "weekly",
+        cmd_weekly,
+        "the panel's weekly counts per theatre: source counted, covered, counts, surge",
+    )
+    weekly.add_argument("--theatre", metavar="NAME", help="only this theatre")
+    weekly.add_argument("--from", dest="start", metavar="DATE", help="weeks from DATE")
+    weekly.add_argument("--to", dest="end", metavar="DATE", help="weeks up to DATE")
+    weekly.add_argument("--json", action="store_true")
     undo = add("undo", cmd_undo, "undo a batch: remove what it added, restore what it replaced")
     undo.add_argument("batch_id", type=int)
     refresh = add(

@@ -18,6 +18,7 @@ DEFAULT_THEATRES_PATH = DATA_DIR / "theatres.toml"
 DEFAULT_SOURCES_PATH = DATA_DIR / "sources.toml"
 DEMO_DATA_PATH = DATA_DIR / "demo" / "acled_demo.csv.gz"
 COUNTRIES_PATH = DATA_DIR / "countries.csv"
+ADMIN1_ALIASES_PATH = DATA_DIR / "admin1_aliases.csv"
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ def test_ingest_json_stats_batches_undo(database_url):
         "fatalities": 0,
         "first_date": "2024-01-20",
         "last_date": "2024-01-20",
+        "sources": ["acled"],
+        "coverage_end": "2024-01-20",
     }
 
     listed = json.loads(run("batches", "--json", database_url=database_url).stdout)["batches"]
@@ -123,3 +125,59 @@ def test_bad_theatres_file_and_bad_database_are_clear(sqlite_url, tmp_path):
 def test_undo_of_unknown_batch(sqlite_url):
     result = run("undo", "42", database_url=sqlite_url)
     assert result.returncode == 1 and "no batch 42" in result.stderr
+
+
+def test_weekly_counts_show_source_coverage_and_gaps(sqlite_url, tmp_path):
+    ucdp = run("ingest", str(DATA / "ucdp_syria_2016_2017.csv"), database_url=sqlite_url)
+    assert ucdp.returncode == 0, ucdp.stderr
+    log = tmp_path / "log.csv"
+    log.write_text("id,date,country,event_type,fatalities\na,2017-05-10,Syria,battle,3\n")
+    stated = run("ingest", str(log), "--covers", "2017-05-01:2017-05-21", database_url=sqlite_url)
+    assert stated.returncode == 0, stated.stderr
+    result = run(
+        "weekly", "--theatre", "Syria", "--from", "2017-03-20", "--json", database_url=sqlite_url
+    )
+    assert result.returncode == 0, result.stderr
+    weeks = {w["week"]: w for w in json.loads(result.stdout)["weeks"]}
+    assert weeks["2017-03-27"]["source"] == "ucdp" and weeks["2017-03-27"]["covered"]
+    gap = weeks["2017-04-10"]
+    assert gap == {
+        "week": "2017-04-10",
+        "theatre": "Syria",
+        "source": None,
+        "covered": False,
+        "incidents": None,
+        "violent": None,
+        "fatalities": None,
+        "surge": None,
+    }
+    assert [weeks[w]["violent"] for w in ("2017-05-01", "2017-05-08", "2017-05-15")] == [0, 1, 0]
+    assert max(weeks) == "2017-05-15"
+    stats = json.loads(run("stats", "--json", database_url=sqlite_url).stdout)
+    syria = next(t for t in stats["theatres"] if t["theatre"] == "Syria")
+    assert syria["sources"] == ["ucdp", "native"] and syria["coverage_end"] == "2017-05-21"
+    bad = run("ingest", str(log), "--covers", "2017-05-01", database_url=sqlite_url)
+    assert bad.returncode == 1 and "START:END" in bad.stderr
+    unknown = run("weekly", "--theatre", "Atlantis", database_url=sqlite_url)
+    assert unknown.returncode == 1 and "not a theatre" in unknown.stderr
+
+
+def test_unmatched_places_are_listed_with_counts(sqlite_url, tmp_path):
+    assert (
+        run("ingest", str(DATA / "acled_syria_2017.csv"), database_url=sqlite_url).returncode == 0
+    )
+    theatres = tmp_path / "t.toml"
+    theatres.write_text(
+        '[[theatre]]\nname = "Idlib"\nregions = ["Syria/Idlib Governorate"]\n'
+        '[[theatre]]\nname = "Damascus area"\nregions = ["Syria/Rif Dimashq", "Syria/Damascus"]\n'
+    )
+    result = run(
+        "--theatres", str(theatres), "theatres", "--unmatched", "--json", database_url=sqlite_url
+    )
+    assert result.returncode == 0, result.stderr
+    unmatched = json.loads(result.stdout)["unmatched"]
+    names = {row["admin1"] for row in unmatched}
+    assert "Idleb" not in names and "Rural Damascus" not in names and "Damascus" not in names
+    assert {"Hama", "Dara", "Lattakia"} <= names
+    dara = next(row for row in unmatched if row["admin1"] == "Dara")
+    assert dara["canonical"] == "Daraa" and dara["incidents"] > 0

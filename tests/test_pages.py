@@ -661,3 +661,28 @@ def test_a_database_that_cannot_be_reached_is_a_message_without_its_password(mon
     )
     assert "Check `RISK_DATABASE_URL`" in error
     assert "s3cret" not in error
+
+
+def test_an_unknown_export_is_mapped_saved_and_previewed(
+    demo_copy, on_localhost, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("RISK_FORMATS_DIR", str(tmp_path))
+    app = open_page("pages/upload.py")
+    preview(app, "ngo export.csv", (DATA / "ngo_incidents.csv").read_bytes())
+    assert "cannot be loaded" in app.error[0].value
+    # First guesses from the header; the analyst fixes the rest.
+    assert app.selectbox(key="map_admin1").value == "admin_1"
+    assert app.selectbox(key="map_actor1").value == "reported_perpetrator_name"
+    app.text_input(key="map_date_format").input("%d/%m/%Y")
+    app.selectbox(key="map_category").set_value("violence_against_civilians")
+    app.text_input(key="map_name").input("ngo")
+    app.button(key="map_save").click()
+    app.run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert (tmp_path / "ngo.toml").exists()
+    assert "saved mapping ngo" in texts(app)
+    metrics = {m.label: m.value for m in app.metric}
+    assert (metrics["Rows read"], metrics["New"], metrics["Rejected"]) == ("12", "12", "0")
+    app.button(key="confirm_load").click()
+    app.run()
+    assert [s.value for s in app.success][0].startswith("Loaded batch 2: 12 new")

@@ -7,12 +7,15 @@ import os
 from collections.abc import Callable
 from typing import Any, BinaryIO, cast
 
+import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException, StreamlitSecretNotFoundError
 
 from risk.forecast.model import ModelError
 from risk.forecast.scores import make_scores
 from risk.forecast.training import train
+from risk.incidents.csv_reader import CsvStream
+from risk.incidents.custom_formats import ColumnMapping, save_mapping
 from risk.store.ingest import (
     IngestReport,
     UndoReport,
@@ -122,7 +125,28 @@ def upload_max_rows() -> int:
 
 
 # -- changing data ----------------------------------------------------------------------------
-def preview_file(uploaded: BinaryIO, name: str, max_rows: int) -> IngestReport:
+def file_sample(uploaded: BinaryIO, name: str, rows: int = 2_000) -> pd.DataFrame:
+    """The file's first rows as text, with its (normalised) header; FileProblem if unreadable."""
+    uploaded.seek(0)
+    stream = CsvStream(uploaded, name)
+    try:
+        columns = list(stream.columns)
+        for chunk in stream.chunks(columns):
+            return chunk.frame.head(rows)
+        return pd.DataFrame(columns=columns)
+    finally:
+        stream.close()
+
+
+def save_column_mapping(mapping: ColumnMapping) -> None:
+    """Save a provider's column mapping (risk.incidents.custom_formats); FormatFileError says
+    what is wrong."""
+    save_mapping(mapping, replace=True)
+
+
+def preview_file(
+    uploaded: BinaryIO, name: str, max_rows: int, file_format: str = "auto"
+) -> IngestReport:
     """What loading the file would do (risk.store.ingest.ingest_file with dry_run: rolled back).
 
     The uploaded object itself is read, never a path: the user's file name only labels it.
@@ -140,15 +164,28 @@ def preview_file(uploaded: BinaryIO, name: str, max_rows: int) -> IngestReport:
             theatres=theatres(),
             dry_run=True,
             max_rows=max_rows,
+            file_format=file_format,
         ),
     )
 
 
-def load_file(uploaded: BinaryIO, name: str, max_rows: int, origin: str = "upload") -> IngestReport:
+def load_file(
+    uploaded: BinaryIO,
+    name: str,
+    max_rows: int,
+    file_format: str = "auto",
+    origin: str = "upload",
+) -> IngestReport:
     """Commit the file as one batch (see :func:`preview_file`); ``origin`` labels the batch."""
     uploaded.seek(0)
     report = ingest_file(
-        store(), uploaded, name=name, origin=origin, theatres=theatres(), max_rows=max_rows
+        store(),
+        uploaded,
+        name=name,
+        origin=origin,
+        theatres=theatres(),
+        max_rows=max_rows,
+        file_format=file_format,
     )
     serve_newest()
     return cast(IngestReport, report)

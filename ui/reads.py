@@ -87,6 +87,33 @@ def panel() -> pd.DataFrame:
     return _panel(data_key())
 
 
+def source_stretches() -> pd.DataFrame:
+    """Which source each stretch of each theatre's weeks is counted from."""
+    return queries.source_stretches(panel())
+
+
+@replayable
+@st.cache_data(show_spinner=False, max_entries=8)
+def _source_overlap(key: str, theatre: str | None) -> pd.DataFrame:
+    return queries.source_overlap(_weekly_counts(key), theatre)
+
+
+def source_overlap(theatre: str | None = None) -> pd.DataFrame:
+    """Weeks where two sources have incidents: violent incidents of each, side by side."""
+    return _source_overlap(data_key(), theatre)
+
+
+@replayable
+@st.cache_data(show_spinner=False, max_entries=8)
+def _unmatched_places(key: str) -> pd.DataFrame:
+    return queries.unmatched_places(store(), theatres())
+
+
+def unmatched_places() -> pd.DataFrame:
+    """The (country, admin1) values that fall into "Other", with counts."""
+    return _unmatched_places(data_key())
+
+
 @replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _latest_scores(key: str) -> pd.DataFrame:
@@ -332,6 +359,7 @@ def _weekly_series(
     end: dt.date,
     window: int,
 ) -> pd.DataFrame:
+    counted = _panel(key)
     return queries.weekly_series(
         _weekly_counts(key),
         theatres=list(theatre_names),
@@ -339,6 +367,7 @@ def _weekly_series(
         start=start,
         end=end,
         window=window,
+        sources=counted[["theatre", "week", "source", "covered"]] if not counted.empty else None,
     )
 
 

@@ -4,11 +4,17 @@ Counting runs in the database (GROUP BY theatre, week, category), so the panel o
 a million incidents is built from a few thousand grouped rows. Every feature at week ``w`` uses
 only weeks up to ``w``; labels look ahead ``horizon`` weeks and are missing where the future is
 not yet known.
+
+Real data has holes and overlaps (README, "Coverage, sources and precision"): a theatre-week
+that no committed load covers is missing (``covered`` False, counts NaN), never zero; a week
+covered by several sources is counted from one (``source``), the highest in the theatres file's
+priority; events dated only to a span longer than a week are left out of weekly counts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -17,9 +23,9 @@ import sqlalchemy as sa
 
 from risk.incidents.places import load_country_index
 from risk.incidents.schema import CATEGORIES
-from risk.incidents.theatres import OTHER, Theatres
+from risk.incidents.theatres import DEFAULT_SOURCES, OTHER, Theatres
 from risk.store.database import Store, incidents, places
-from risk.store.queries import theatre_column
+from risk.store.queries import coverage_ranges, theatre_column
 
 
 @dataclass(frozen=True)
@@ -69,21 +75,35 @@ def week_start(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
 
 
 def weekly_counts(store: Store, theatres: Theatres) -> pd.DataFrame:
-    """Long frame: theatre, week, category, incidents, violent, fatalities (grouped in SQL)."""
+    """Long frame: theatre, week, source, category, incidents, violent, fatalities (in SQL).
+
+    Events dated only to a span longer than a week (``week_precise`` false) are left out.
+    """
     with store.read() as connection:
         theatre = theatre_column(connection, theatres)
         week = week_start(incidents.c.event_date, store.dialect).label("week")
-        query = sa.select(
-            theatre,
-            week,
-            incidents.c.category,
-            sa.func.count().label("incidents"),
-            sa.func.sum(sa.case((incidents.c.violent, 1), else_=0)).label("violent"),
-            sa.func.sum(incidents.c.fatalities).label("fatalities"),
-        ).group_by(sa.literal_column("theatre"), sa.literal_column("week"), incidents.c.category)
+        query = (
+            sa.select(
+                theatre,
+                week,
+                incidents.c.source,
+                incidents.c.category,
+                sa.func.count().label("incidents"),
+                sa.func.sum(sa.case((incidents.c.violent, 1), else_=0)).label("violent"),
+                sa.func.sum(incidents.c.fatalities).label("fatalities"),
+            )
+            .where(incidents.c.week_precise)
+            .group_by(
+                sa.literal_column("theatre"),
+                sa.literal_column("week"),
+                incidents.c.source,
+                incidents.c.category,
+            )
+        )
         rows = connection.execute(query).all()
     frame = pd.DataFrame(
-        rows, columns=["theatre", "week", "category", "incidents", "violent", "fatalities"]
+        rows,
+        columns=["theatre", "week", "source", "category", "incidents", "violent", "fatalities"],
     )
     frame["week"] = pd.to_datetime(frame["week"]).astype("datetime64[us]")
     for column in ("incidents", "violent", "fatalities"):
@@ -92,36 +112,40 @@ def weekly_counts(store: Store, theatres: Theatres) -> pd.DataFrame:
 
 
 def weekly_actors(store: Store, theatres: Theatres) -> pd.DataFrame:
-    """Distinct actors (actor1 or actor2) per theatre and week, counted in SQL."""
+    """Distinct actors (actor1 or actor2) per theatre, week and source, counted in SQL."""
     with store.read() as connection:
         theatre = theatre_column(connection, theatres)
         week = week_start(incidents.c.event_date, store.dialect).label("week")
         sides = sa.union_all(
-            sa.select(theatre, week, incidents.c.actor1.label("actor")),
+            sa.select(theatre, week, incidents.c.source, incidents.c.actor1.label("actor")).where(
+                incidents.c.week_precise
+            ),
             sa.select(
                 theatre_column(connection, theatres),
                 week_start(incidents.c.event_date, store.dialect).label("week"),
+                incidents.c.source,
                 incidents.c.actor2.label("actor"),
-            ),
+            ).where(incidents.c.week_precise),
         ).subquery()
         query = (
-            sa.select(sides.c.theatre, sides.c.week, sa.func.count(sa.distinct(sides.c.actor)))
+            sa.select(
+                sides.c.theatre,
+                sides.c.week,
+                sides.c.source,
+                sa.func.count(sa.distinct(sides.c.actor)),
+            )
             .where(sides.c.actor.is_not(None))
-            .group_by(sides.c.theatre, sides.c.week)
+            .group_by(sides.c.theatre, sides.c.week, sides.c.source)
         )
         rows = connection.execute(query).all()
-    frame = pd.DataFrame(rows, columns=["theatre", "week", "actors"])
+    frame = pd.DataFrame(rows, columns=["theatre", "week", "source", "actors"])
     frame["week"] = pd.to_datetime(frame["week"]).astype("datetime64[us]")
     frame["actors"] = frame["actors"].astype("int64")
     return frame
 
 
-def theatre_countries(store: Store, theatres: Theatres) -> dict[str, str]:
-    """Each theatre's main country (the one holding most of its incidents), as a country key.
-
-    Theatres sharing a main country are peers: with governorates as theatres, a flare-up
-    often moves through a country's units together.
-    """
+def theatre_places(store: Store, theatres: Theatres) -> list[tuple[str, str, int]]:
+    """(theatre, country as stored, incidents) for every pair that occurs, grouped in SQL."""
     with store.read() as connection:
         theatre = theatre_column(connection, theatres)
         query = (
@@ -129,13 +153,126 @@ def theatre_countries(store: Store, theatres: Theatres) -> dict[str, str]:
             .join(places, places.c.id == incidents.c.place_id)
             .group_by(sa.literal_column("theatre"), places.c.country)
         )
-        rows = connection.execute(query).all()
+        return [tuple(row) for row in connection.execute(query).all()]
+
+
+def theatre_countries(
+    store: Store, theatres: Theatres, rows: list[tuple[str, str, int]] | None = None
+) -> dict[str, str]:
+    """Each theatre's main country (the one holding most of its incidents), as a country key.
+
+    Theatres sharing a main country are peers: with governorates as theatres, a flare-up
+    often moves through a country's units together.
+    """
+    rows = theatre_places(store, theatres) if rows is None else rows
     index = load_country_index()
     best: dict[str, tuple[int, str]] = {}
     for name, country, count in rows:
         if country and count > best.get(name, (-1, ""))[0]:
             best[name] = (count, index.key(country))
     return {name: key for name, (_, key) in best.items()}
+
+
+def covered_countries(theatres: Theatres, rows: list[tuple[str, str, int]]) -> dict[str, set[str]]:
+    """Country keys whose coverage counts for each theatre: those it names and those its
+    incidents come from (a sea box has no country of its own)."""
+    index = load_country_index()
+    found: dict[str, set[str]] = {
+        name: theatres.declared_countries(name) for name in theatres.names
+    }
+    for name, country, _ in rows:
+        found.setdefault(name, set()).add(index.key(country or ""))
+    return found
+
+
+def weekly_coverage(
+    ranges: pd.DataFrame, countries: dict[str, set[str]], today: dt.date | None = None
+) -> pd.DataFrame:
+    """Days of each week that each source covers per theatre: theatre, week, source, days.
+
+    ``ranges`` is :func:`risk.store.queries.coverage_ranges`; a source covers a theatre on the
+    days it covers any of the theatre's ``countries``. Coverage stops at ``today``.
+    """
+    columns = ["theatre", "week", "source", "days"]
+    if ranges.empty:
+        return pd.DataFrame(columns=columns)
+    index = load_country_index()
+    today = today or dt.date.today()
+    keys = [index.key(c or "") for c in ranges["country"]]
+    ranges = ranges.assign(key=keys, last_date=ranges["last_date"].map(lambda d: min(d, today)))
+    ranges = ranges[ranges["first_date"] <= ranges["last_date"]]
+    if ranges.empty:
+        return pd.DataFrame(columns=columns)
+    first = min(ranges["first_date"])
+    start = first - dt.timedelta(days=first.weekday())
+    last = max(ranges["last_date"])
+    n_weeks = (last - start).days // 7 + 1
+    weeks = pd.date_range(start, periods=n_weeks, freq="7D").as_unit("us")
+    frames = []
+    for theatre, keys_of_theatre in countries.items():
+        mine = ranges[ranges["key"].isin(keys_of_theatre)]
+        for source, part in mine.groupby("source", sort=True):
+            covered = np.zeros(n_weeks * 7, dtype=bool)
+            for a, b in zip(part["first_date"], part["last_date"], strict=True):
+                covered[(a - start).days : (b - start).days + 1] = True
+            days = covered.reshape(n_weeks, 7).sum(axis=1)
+            keep = days > 0
+            frames.append(
+                pd.DataFrame(
+                    {"theatre": theatre, "week": weeks[keep], "source": source, "days": days[keep]}
+                )
+            )
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)
+
+
+def theatre_coverage_end(store: Store, theatres: Theatres) -> dict[str, dt.date]:
+    """Per theatre, the last day any committed load covers (for "no data since DATE")."""
+    ranges = coverage_ranges(store)
+    if ranges.empty:
+        return {}
+    index = load_country_index()
+    last_by_key: dict[str, dt.date] = {}
+    for country, last in zip(ranges["country"], ranges["last_date"], strict=True):
+        key = index.key(country or "")
+        last_by_key[key] = max(last, last_by_key.get(key, last))
+    countries = covered_countries(theatres, theatre_places(store, theatres))
+    return {
+        name: max(last_by_key[k] for k in keys if k in last_by_key)
+        for name, keys in countries.items()
+        if any(k in last_by_key for k in keys)
+    }
+
+
+def choose_sources(
+    coverage: pd.DataFrame, priority: Callable[[str], tuple[str, ...]]
+) -> pd.DataFrame:
+    """The source that counts each covered theatre-week: theatre, week, source, days.
+
+    A source covering the whole week beats one covering part of it; among those, the first in
+    the theatre's ``priority`` wins (sources it does not list come after, by name); among
+    partial ones, the one covering more days.
+    """
+    if coverage.empty:
+        return pd.DataFrame(columns=["theatre", "week", "source", "days"])
+    pairs = coverage[["theatre", "source"]].drop_duplicates()
+    rank = {}
+    for theatre, source in pairs.itertuples(index=False, name=None):
+        order = priority(theatre)
+        rank[(theatre, source)] = order.index(source) if source in order else len(order)
+    full = coverage["days"] >= 7
+    ranked = coverage.assign(
+        _full=full,
+        _days=np.where(full, 0, -coverage["days"].astype(int)),
+        _rank=[rank[pair] for pair in zip(coverage["theatre"], coverage["source"], strict=True)],
+    )
+    ranked = ranked.sort_values(
+        ["theatre", "week", "_full", "_days", "_rank", "source"],
+        ascending=[True, True, False, True, True, True],
+    )
+    chosen = ranked.drop_duplicates(["theatre", "week"], keep="first")
+    return chosen[["theatre", "week", "source", "days"]].reset_index(drop=True)
 
 
 def _change_category(current: pd.Series, baseline: pd.Series) -> pd.Series:
@@ -181,7 +318,10 @@ def _count_noise_surge_probability(
     mean = level.clip(lower=1e-3).to_numpy()
     excess = np.clip(variance.fillna(level).to_numpy() - mean, 1e-6, None)
     size = np.clip(mean**2 / excess, 0.05, 1e4)
-    history = np.column_stack([violent.shift(lag).fillna(0).to_numpy() for lag in (3, 2, 1, 0)])
+    # Uncovered weeks in the last four are taken at the expected level, not as zeros.
+    history = np.column_stack(
+        [violent.shift(lag).fillna(level).fillna(0).to_numpy() for lag in (3, 2, 1, 0)]
+    )
     draws = rng.negative_binomial(
         size[:, None, None],
         (size / (size + mean))[:, None, None],
@@ -212,10 +352,17 @@ def _theatre_features(group: pd.DataFrame, target: SurgeTarget) -> pd.DataFrame:
     group["fatalities_per_violent_4"] = group["fatalities_mean_4"] / (recent + 1)
     std_52 = violent.rolling(52, min_periods=8).std()
     group["volatility_52"] = (std_52 / (group["violent_mean_52"] + 1)).fillna(0)
-    surge = surge_weeks(violent, target)
+    # A surge is known only when the week and the four before it are covered by one source:
+    # a change of source or a gap must not make (or hide) a surge by itself.
+    source = group["source"].fillna("")
+    known = violent.notna() & violent.shift(1).rolling(4, min_periods=4).count().eq(4)
+    for lag in range(1, 5):
+        known &= source.shift(lag).eq(source)
+    surge = surge_weeks(violent, target) & known
     group["surge"] = surge
+    group["surge_known"] = known
     group["surges_52"] = surge.astype(int).rolling(52, min_periods=1).sum()
-    group["weeks_observed_52"] = np.minimum(np.arange(1, len(group) + 1), 52)
+    group["weeks_observed_52"] = group["covered"].astype(int).rolling(52, min_periods=1).sum()
     # Horizon-long windows ending in the last 52 weeks that held a surge (conflictology).
     window_surge = surge.astype(float).rolling(target.horizon, min_periods=1).max()
     group["window_surge_rate_52"] = window_surge.rolling(
@@ -236,7 +383,7 @@ def _theatre_features(group: pd.DataFrame, target: SurgeTarget) -> pd.DataFrame:
         violent.rolling(52, min_periods=8).var(),
         target,
     )
-    group["label"] = surge_labels(surge, target.horizon)
+    group["label"] = surge_labels(surge.astype(float).where(known), target.horizon)
     future = violent[::-1].rolling(target.horizon, min_periods=target.horizon).sum()[::-1]
     group["future_violent"] = future.shift(-1)
     return group
@@ -252,13 +399,24 @@ def weekly_panel(
 ) -> pd.DataFrame:
     """One row per theatre and week: counts, features, label (see module docstring).
 
-    Each theatre runs from its first week with data to the last week in the store, with zeros
-    for weeks without incidents. "Other" (incidents matching no theatre) is left out.
+    Each theatre runs from its first week with counted data to the last week any load covers:
+    zeros for covered weeks without incidents, NaN counts and ``covered`` False for weeks no
+    load covers. "Other" (incidents matching no theatre) is left out.
     """
     counts = weekly_counts(store, theatres) if counts is None else counts
     actors = weekly_actors(store, theatres) if actors is None else actors
-    groups = theatre_countries(store, theatres)
-    return build_panel(counts, actors, target, theatres.names, groups)
+    rows = theatre_places(store, theatres)
+    groups = theatre_countries(store, theatres, rows)
+    coverage = weekly_coverage(coverage_ranges(store), covered_countries(theatres, rows))
+    return build_panel(
+        counts,
+        actors,
+        target,
+        theatres.names,
+        groups,
+        coverage=coverage,
+        priority=theatres.source_priority,
+    )
 
 
 def build_panel(
@@ -267,12 +425,35 @@ def build_panel(
     target: SurgeTarget,
     order: list[str],
     groups: dict[str, str] | None = None,
+    *,
+    coverage: pd.DataFrame | None = None,
+    priority: Callable[[str], tuple[str, ...]] | None = None,
 ) -> pd.DataFrame:
-    """The panel from grouped counts (see :func:`weekly_panel`)."""
+    """The panel from grouped counts (see :func:`weekly_panel`).
+
+    ``coverage`` is :func:`weekly_coverage`; without it every week from a theatre's first to the
+    last week counts as covered and all sources are summed (synthetic panels).
+    """
     last_week = counts["week"].max()  # of all data, "Other" included
+    if coverage is not None and not coverage.empty:
+        last_week = max(last_week, coverage["week"].max())
     counts = counts[counts["theatre"] != OTHER]
     if counts.empty:
-        return pd.DataFrame(columns=["theatre", "week", "label"])
+        return pd.DataFrame(columns=["theatre", "week", "covered", "source", "label"])
+    # A theatre starts at its first week with data from any source (the counted source may
+    # have had nothing to report that week: a zero, not a missing week).
+    starts = counts.groupby("theatre", sort=False)["week"].min()
+    choice = None
+    if coverage is not None and not coverage.empty:
+        choice = choose_sources(
+            coverage[coverage["theatre"] != OTHER], priority or (lambda _: DEFAULT_SOURCES)
+        )
+        keys = ["theatre", "week", "source"]
+        if "source" in counts.columns:
+            counts = counts.merge(choice[keys], on=keys)  # the chosen source's counts only
+        if "source" in actors.columns:
+            actors = actors.merge(choice[keys], on=keys)
+    actors = actors.groupby(["theatre", "week"], as_index=False)["actors"].sum()
     wide = counts.pivot_table(
         index=["theatre", "week"],
         columns="category",
@@ -283,18 +464,37 @@ def build_panel(
     wide.columns = [f"n_{c}" for c in wide.columns]
     totals = counts.groupby(["theatre", "week"])[["incidents", "violent", "fatalities"]].sum()
     wide = wide.join(totals)
+    chosen = choice.groupby("theatre") if choice is not None else None
     frames = []
-    for theatre, part in wide.groupby(level="theatre", sort=False):
-        part = part.droplevel("theatre")
-        weeks = pd.date_range(part.index.min(), last_week, freq="7D")
-        part = part.reindex(weeks, fill_value=0)
+    for theatre, start in starts.items():
+        weeks = pd.date_range(start, last_week, freq="7D")
+        if theatre in wide.index.get_level_values("theatre"):
+            part = wide.xs(theatre, level="theatre")
+        else:
+            part = pd.DataFrame(columns=wide.columns, dtype=float)
+        part = part.reindex(weeks).astype(float)
+        if chosen is None:
+            covered = pd.Series(True, index=weeks)
+            source = pd.Series(None, index=weeks, dtype=object)
+        else:
+            mine = (
+                chosen.get_group(theatre).set_index("week")["source"]
+                if theatre in chosen.groups
+                else pd.Series(dtype=object)
+            )
+            source = mine.reindex(weeks).astype(object)
+            covered = source.notna()
+            source = source.where(covered, None)
+        part = part.where(~(part.isna() & covered.to_numpy()[:, None]), 0.0)
         part.index.name = "week"
         part = part.reset_index()
         part.insert(0, "theatre", theatre)
+        part.insert(2, "covered", covered.to_numpy())
+        part.insert(3, "source", source.to_numpy())
         frames.append(part)
     panel = pd.concat(frames, ignore_index=True)
     panel = panel.merge(actors, on=["theatre", "week"], how="left")
-    panel["actors"] = panel["actors"].fillna(0).astype("int64")
+    panel["actors"] = panel["actors"].astype(float).fillna(0).where(panel["covered"])
     panel = pd.concat(
         [_theatre_features(group, target) for _, group in panel.groupby("theatre", sort=False)],
         ignore_index=True,

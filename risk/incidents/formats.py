@@ -9,6 +9,7 @@ line, the reason and the row as it was written.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,13 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from risk.incidents.csv_reader import BadRow, CsvStream, FileProblem, RawChunk
+from risk.incidents.csv_reader import BadRow, CsvStream, FileProblem, RawChunk, normalise_header
+from risk.incidents.custom_formats import (
+    ColumnMapping,
+    FormatFileError,
+    load_mapping,
+    saved_mappings,
+)
 from risk.incidents.dates import (
     AmbiguousDatesError,
     DateEvidence,
@@ -25,7 +32,12 @@ from risk.incidents.dates import (
     numeric_evidence,
     parse_date_column,
 )
-from risk.incidents.schema import COLUMNS, VIOLENT_CATEGORIES, validate_incidents
+from risk.incidents.schema import (
+    COLUMNS,
+    VIOLENT_CATEGORIES,
+    WEEK_SPAN_DAYS,
+    validate_incidents,
+)
 
 FORMATS = ("acled", "ucdp", "native")
 NATIVE_TEMPLATE = "data/templates/native.csv"
@@ -151,6 +163,33 @@ UCDP_COLUMNS = (
     "gwnob",
 )
 
+# Source columns kept in an incident's ``details`` (JSON): worth keeping, no canonical column.
+ACLED_DETAILS = (
+    "sub_event_type",
+    "disorder_type",
+    "civilian_targeting",
+    "inter1",
+    "inter2",
+    "interaction",
+    "assoc_actor_1",
+    "assoc_actor_2",
+    "admin3",
+    "source_scale",
+    "tags",
+)
+UCDP_DETAILS = (
+    "conflict_name",
+    "dyad_name",
+    "where_description",
+    "event_clarity",
+    "deaths_a",
+    "deaths_b",
+    "deaths_civilians",
+    "deaths_unknown",
+    "low",
+    "high",
+)
+
 _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
 
@@ -180,10 +219,18 @@ class FormatSpec:
     signature: tuple[str, ...]  # columns that make a header look like this format
     date_column: str
     mapper: Callable[[pd.DataFrame, int], tuple[pd.DataFrame, dict[int, list[str]]]]
+    # Read when present, never reported missing: precision codes and details.
+    kept: tuple[str, ...] = ()
+    # Columns of the format's full export: present but unused, they are not "extra".
+    known: tuple[str, ...] = ()
+    # Saved column mappings: rename and convert the file's columns first; the date column's
+    # name in the file.
+    prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    file_date_column: str | None = None
 
     @property
     def wanted(self) -> list[str]:
-        return [*self.required, *self.optional]
+        return [*self.required, *self.optional, *(c for c in self.kept if c not in self.optional)]
 
 
 # -- column helpers ---------------------------------------------------------------------------
@@ -254,6 +301,35 @@ def _coordinates(raw: pd.DataFrame, problems: _Problems) -> tuple[pd.Series, pd.
     return latitude, longitude
 
 
+def _code(raw: pd.DataFrame, name: str) -> pd.Series:
+    """A small precision code (``2`` or ``2.0``); empty or unreadable cells are missing."""
+    numbers = pd.to_numeric(_column(raw, name), errors="coerce")
+    whole = numbers.where((numbers == np.floor(numbers)) & numbers.between(0, 99))
+    return whole.astype("Int64")
+
+
+def _date_end(raw: pd.DataFrame, name: str) -> pd.Series:
+    """The last day of an event's date span (UCDP ``date_end``), ISO dates; else missing."""
+    values = _column(raw, name).str.slice(0, 10)
+    return pd.to_datetime(values.where(values != ""), errors="coerce", format="%Y-%m-%d")
+
+
+def _details(raw: pd.DataFrame, names: tuple[str, ...]) -> pd.Series:
+    """The source columns worth keeping that have no canonical column, as compact JSON."""
+    present = [n for n in names if n in raw.columns]
+    if not present:
+        return pd.Series(None, index=raw.index, dtype=object)
+    values = raw[present].apply(lambda column: column.str.strip())
+    records = values.where(values != "").to_dict(orient="records")
+    texts = [
+        json.dumps({k: v for k, v in record.items() if isinstance(v, str)}, ensure_ascii=False)
+        for record in records
+    ]
+    return pd.Series(texts, index=raw.index, dtype=object).where(
+        pd.Series(texts, index=raw.index) != "{}"
+    )
+
+
 def _fill_missing_text(values: pd.Series) -> pd.Series:
     return values.astype(str).where(values.notna())
 
@@ -288,6 +364,7 @@ def _map_acled(raw: pd.DataFrame, ingest_time: int) -> tuple[pd.DataFrame, dict[
     latitude, longitude = _coordinates(raw, problems)
     revision = _revision_time(raw, "timestamp", problems)
     source_event_type = event_type.where(sub_event == "", event_type + " / " + sub_event)
+    time_precision, geo_precision = _code(raw, "time_precision"), _code(raw, "geo_precision")
     frame = _frame(
         raw,
         "acled",
@@ -307,6 +384,14 @@ def _map_acled(raw: pd.DataFrame, ingest_time: int) -> tuple[pd.DataFrame, dict[
         notes=_text(raw, "notes"),
         source_text=_text(raw, "source"),
         revision_time=revision,
+        date_end=pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]"),
+        date_precision=time_precision,
+        geo_precision=geo_precision,
+        # time_precision 3: only the month or a longer span is known; geo_precision 3: only a
+        # larger region is named (README, "Date and place precision").
+        week_precise=~(time_precision >= 3).fillna(False),
+        place_precise=~(geo_precision >= 3).fillna(False),
+        details=_details(raw, ACLED_DETAILS),
     )
     return frame, problems.by_line
 
@@ -338,6 +423,7 @@ def _map_ucdp(raw: pd.DataFrame, ingest_time: int) -> tuple[pd.DataFrame, dict[i
     latitude, longitude = _coordinates(raw, problems)
     headline, where = _text(raw, "source_headline"), _text(raw, "where_description")
     office, article = _text(raw, "source_office"), _text(raw, "source_article")
+    date_prec, where_prec = _code(raw, "date_prec"), _code(raw, "where_prec")
     frame = _frame(
         raw,
         "ucdp",
@@ -357,6 +443,14 @@ def _map_ucdp(raw: pd.DataFrame, ingest_time: int) -> tuple[pd.DataFrame, dict[i
         notes=headline.fillna(where),
         source_text=office.fillna(article),
         revision_time=pd.Series(pd.NA, index=raw.index, dtype="Int64"),
+        date_end=_date_end(raw, "date_end"),
+        date_precision=date_prec,
+        geo_precision=where_prec,
+        # date_prec 4-5: dated to a month, a year or longer; where_prec 4-7: located only to a
+        # province, a larger region, the country or international waters.
+        week_precise=~(date_prec >= 4).fillna(False),
+        place_precise=~(where_prec >= 4).fillna(False),
+        details=_details(raw, UCDP_DETAILS),
     )
     return frame, problems.by_line
 
@@ -399,6 +493,12 @@ def _map_native(raw: pd.DataFrame, ingest_time: int) -> tuple[pd.DataFrame, dict
         notes=_text(raw, "notes"),
         source_text=_text(raw, "source"),
         revision_time=pd.Series(pd.NA, index=raw.index, dtype="Int64"),
+        date_end=_date_end(raw, "date_end"),
+        date_precision=pd.Series(pd.NA, index=raw.index, dtype="Int64"),
+        geo_precision=pd.Series(pd.NA, index=raw.index, dtype="Int64"),
+        week_precise=pd.Series(True, index=raw.index),
+        place_precise=pd.Series(True, index=raw.index),
+        details=pd.Series(None, index=raw.index, dtype=object),
     )
     source_id = _text(raw, "id")
     if source_id.isna().any():
@@ -446,6 +546,8 @@ ACLED = FormatSpec(
     ),
     date_column="event_date",
     mapper=_map_acled,
+    kept=("time_precision", "geo_precision", *ACLED_DETAILS),
+    known=ACLED_COLUMNS,
 )
 UCDP = FormatSpec(
     name="ucdp",
@@ -476,6 +578,8 @@ UCDP = FormatSpec(
     ),
     date_column="date_start",
     mapper=_map_ucdp,
+    kept=("date_end", "date_prec", "where_prec", *UCDP_DETAILS),
+    known=UCDP_COLUMNS,
 )
 NATIVE = FormatSpec(
     name="native",
@@ -498,8 +602,68 @@ NATIVE = FormatSpec(
     signature=("date", "event_type", "fatalities", "country"),
     date_column="date",
     mapper=_map_native,
+    kept=("date_end",),
 )
 SPECS = {spec.name: spec for spec in (ACLED, UCDP, NATIVE)}
+
+
+def mapping_spec(mapping: ColumnMapping) -> FormatSpec:
+    """A format read through a saved column mapping (stored as source ``mapping.name``)."""
+    # The reader compares headers case- and space-insensitively ("Admin 1" is "admin_1").
+    file_columns = {name: normalise_header(column) for name, column in mapping.columns.items()}
+    rename = {column: name for name, column in file_columns.items()}
+
+    def prepare(raw: pd.DataFrame) -> pd.DataFrame:
+        raw = raw.rename(columns=rename)
+        if mapping.date_format:
+            text = raw["date"].str.strip()
+            parsed = pd.to_datetime(text, format=mapping.date_format, errors="coerce")
+            # Values that do not fit the pattern stay as written and are rejected by name.
+            raw["date"] = parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), text)
+        if "event_type" in raw.columns:
+            mapped = raw["event_type"].str.strip().str.casefold().map(mapping.event_types)
+            raw["event_type"] = mapped.fillna(raw["event_type"])
+        else:
+            raw["event_type"] = mapping.category or ""
+        if "fatalities" not in raw.columns:
+            raw["fatalities"] = ""  # not reported: stored as 0
+        return raw
+
+    def mapper(raw: pd.DataFrame, ingest_time: int) -> tuple[pd.DataFrame, dict[int, list[str]]]:
+        frame, problems = _map_native(raw, ingest_time)
+        frame["source"] = mapping.name
+        frame["id"] = mapping.name + ":" + frame["source_id"].fillna("")
+        return frame, problems
+
+    columns = tuple(file_columns.values())
+    return FormatSpec(
+        name=mapping.name,
+        label=f"{mapping.label} (saved mapping {mapping.name})",
+        required=columns,
+        optional=(),
+        signature=columns,
+        date_column="date",
+        mapper=mapper,
+        prepare=prepare,
+        file_date_column=file_columns["date"],
+    )
+
+
+def _saved_format(name: str) -> FormatSpec:
+    try:
+        return mapping_spec(load_mapping(name))
+    except FormatFileError as error:
+        raise FileProblem(str(error)) from None
+
+
+def _detect_saved(present: set[str]) -> FormatSpec | None:
+    """The saved mapping whose columns the header carries (the one naming most columns)."""
+    fits = [
+        m for m in saved_mappings() if {normalise_header(c) for c in m.columns.values()} <= present
+    ]
+    if not fits:
+        return None
+    return mapping_spec(max(fits, key=lambda m: (len(m.columns), m.name)))
 
 
 def detect_format(columns: list[str]) -> FormatSpec:
@@ -511,8 +675,13 @@ def detect_format(columns: list[str]) -> FormatSpec:
 
     if "event_id_cnty" in present:
         return ACLED  # ACLED's own id column settles it, whatever else is missing
-    if {"type_of_violence", "date_start"} <= present:
-        return UCDP
+    if {"type_of_violence", "date_start"} <= present or {"type_of_violence", "best", "date"} <= (
+        present
+    ):
+        return UCDP  # reduced UCDP exports name the date "date"
+    saved = _detect_saved(present)
+    if saved is not None:
+        return saved  # the user mapped this header's columns
     best = max(SPECS.values(), key=score)
     if score(best) < 0.5:
         shown = ", ".join(columns[:12]) + (", ..." if len(columns) > 12 else "")
@@ -520,7 +689,8 @@ def detect_format(columns: list[str]) -> FormatSpec:
             f"unknown format: the header has columns {shown}. Expected an ACLED export "
             "(event_id_cnty, event_date, event_type, ...), a UCDP GED / Candidate file (id, "
             f"date_start, type_of_violence, best, ...) or the native format (date, country, "
-            f"event_type, fatalities; template: {NATIVE_TEMPLATE})"
+            f"event_type, fatalities; template: {NATIVE_TEMPLATE}); for another provider's "
+            "export, map its columns once on the Upload page or in data/formats/NAME.toml"
         )
     return best
 
@@ -543,9 +713,7 @@ class IncidentFile:
             elif file_format in SPECS:
                 self.spec = SPECS[file_format]
             else:
-                raise FileProblem(
-                    f"unknown format {file_format!r}; use one of {', '.join(FORMATS)}"
-                )
+                self.spec = _saved_format(file_format)
             self._check_columns()
         except FileProblem as problem:
             self.stream.close()
@@ -568,6 +736,14 @@ class IncidentFile:
         missing = [c for c in self.spec.required if c not in self.stream.columns]
         if self.spec is NATIVE and "date" in missing and "event_date" in self.stream.columns:
             missing.remove("date")
+        if self.spec is UCDP and "date_start" in missing and "date" in self.stream.columns:
+            missing.remove("date_start")
+        if (
+            self.spec is UCDP
+            and "country" in missing
+            and {"latitude", "longitude"} <= set(self.stream.columns)
+        ):
+            missing.remove("country")
         if (
             self.spec is NATIVE
             and "country" not in self.stream.columns
@@ -575,15 +751,24 @@ class IncidentFile:
         ):
             missing.append("country (or latitude and longitude)")
         if missing:
+            hint = (
+                "; if it is another provider's export, map its columns once on the Upload page "
+                "or in data/formats/NAME.toml"
+                if self.spec is NATIVE
+                else ""
+            )
             raise FileProblem(
                 f"read as {self.spec.label}, but line 1 (the header) lacks required "
-                f"column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}"
+                f"column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}{hint}"
             )
 
     @property
     def read_as(self) -> str:
         """One line saying how the file was understood."""
-        extra = [c for c in self.stream.columns if c not in self.spec.wanted]
+        used = {*self.spec.wanted, *self.spec.known}
+        if self.spec is UCDP:
+            used.add("date")  # a reduced UCDP export's date_start
+        extra = [c for c in self.stream.columns if c not in used]
         missing = [c for c in self.spec.optional if c not in self.stream.columns]
         parts = [f"{self.spec.label} ({self.stream.describe()})"]
         if self._order:
@@ -591,7 +776,8 @@ class IncidentFile:
         if missing:
             parts.append("absent optional columns: " + ", ".join(missing))
         if extra:
-            parts.append(f"{len(extra)} extra column{'s' if len(extra) > 1 else ''} ignored")
+            shown = ", ".join(extra[:5]) + (", ..." if len(extra) > 5 else "")
+            parts.append(f"{len(extra)} column{'s' if len(extra) > 1 else ''} not used ({shown})")
         return "; ".join(parts)
 
     @property
@@ -606,6 +792,8 @@ class IncidentFile:
         wanted = self.spec.wanted
         if self.spec is NATIVE and "event_date" in self.stream.columns:
             wanted = [*wanted, "event_date"]
+        if self.spec is UCDP and "date_start" not in self.stream.columns:
+            wanted = [*wanted, "date"]
         try:
             for raw_chunk in self.stream.chunks(wanted):
                 yield self._load_chunk(raw_chunk, ingest_time)
@@ -616,6 +804,10 @@ class IncidentFile:
         raw = chunk.frame
         if self.spec is NATIVE and "date" not in raw.columns and "event_date" in raw.columns:
             raw = raw.rename(columns={"event_date": "date"})
+        if self.spec is UCDP and "date_start" not in raw.columns and "date" in raw.columns:
+            raw = raw.rename(columns={"date": "date_start"})
+        if self.spec.prepare is not None:
+            raw = self.spec.prepare(raw)
         self.rows_read += len(raw) + len(chunk.bad_rows)
         self.blank_lines += chunk.blank_lines
         rejections = [_bad_row_rejection(bad) for bad in chunk.bad_rows]
@@ -626,7 +818,11 @@ class IncidentFile:
         frame, problems = self.spec.mapper(raw, ingest_time)
         dates, date_problems = parse_date_column(dates_raw, self._order)
         frame.insert(3, "event_date", dates)
-        column = self.spec.date_column
+        # A span of a week or more (date_end) is not one week's event, whatever the code says.
+        span = (frame["date_end"] - dates).dt.days
+        frame["week_precise"] = frame["week_precise"].astype(bool) & ~(span >= WEEK_SPAN_DAYS)
+        frame["date_end"] = frame["date_end"].where(span > 0)
+        column = self.spec.file_date_column or self.spec.date_column
         for line, value, problem in zip(
             raw.index[date_problems.notna()],
             dates_raw[date_problems.notna()],
@@ -674,9 +870,11 @@ class IncidentFile:
         scan = CsvStream(self._source, self.name)
         evidence = DateEvidence()
         try:
-            column = self.spec.date_column
+            column = self.spec.file_date_column or self.spec.date_column
             if self.spec is NATIVE and column not in scan.columns:
                 column = "event_date"
+            if self.spec is UCDP and column not in scan.columns:
+                column = "date"
             for chunk in scan.chunks([column]):
                 evidence = evidence.merge(numeric_evidence(chunk.frame[column].unique()))
                 if evidence.day_first or evidence.month_first:
@@ -703,6 +901,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         "actor2",
         "notes",
         "source_text",
+        "details",
     ):
         frame[name] = _fill_missing_text(frame[name])
     frame["latitude"] = frame["latitude"].astype(float)
@@ -711,6 +910,11 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     frame["fatalities"] = frame["fatalities"].astype("int64")
     frame["revision_time"] = frame["revision_time"].astype("Int64")
     frame["event_date"] = frame["event_date"].astype("datetime64[us]")
+    frame["date_end"] = frame["date_end"].astype("datetime64[us]")
+    for name in ("date_precision", "geo_precision"):
+        frame[name] = frame[name].astype("Int64")
+    for name in ("week_precise", "place_precise"):
+        frame[name] = frame[name].astype(bool)
     return frame
 
 

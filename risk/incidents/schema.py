@@ -42,6 +42,7 @@ MAX_TEXT_LENGTH = {
     "actor2": 1_000,
     "notes": 100_000,
     "source_text": 20_000,
+    "details": 20_000,
 }
 
 COLUMNS = (
@@ -64,7 +65,21 @@ COLUMNS = (
     "notes",
     "source_text",
     "revision_time",
+    "date_end",
+    "date_precision",
+    "geo_precision",
+    "week_precise",
+    "place_precise",
+    "details",
 )
+
+# Precision rules (README, "Date and place precision"). An event known only to a span longer
+# than a week (UCDP date_prec 4-5 or a date_end 7+ days after the start; ACLED time_precision
+# 3, "month or longer") is kept and shown, flagged, but left out of weekly counts: putting a
+# year's deaths into its first week invents a surge. An event located only to a region or the
+# whole country (UCDP where_prec 5-7; ACLED geo_precision 3) is no map point and no "place":
+# its coordinates are a centroid.
+WEEK_SPAN_DAYS = 7
 
 TEXT_COLUMNS = tuple(MAX_TEXT_LENGTH)
 
@@ -90,7 +105,10 @@ def _text(column: str, *, nullable: bool = True) -> pa.Column:
 INCIDENT_SCHEMA = pa.DataFrameSchema(
     {
         "id": pa.Column(str, nullable=False),
-        "source": pa.Column(str, pa.Check.isin(SOURCES, error="is not a known source")),
+        # acled, ucdp, native, or a saved column mapping's name (risk.incidents.custom_formats)
+        "source": pa.Column(
+            str, pa.Check.str_matches(r"^[a-z]{2,10}$", error="is not a source name")
+        ),
         "source_id": pa.Column(
             str,
             [
@@ -133,6 +151,12 @@ INCIDENT_SCHEMA = pa.DataFrameSchema(
         "notes": _text("notes"),
         "source_text": _text("source_text"),
         "revision_time": pa.Column("Int64", nullable=True),
+        "date_end": pa.Column("datetime64[us]", nullable=True),
+        "date_precision": pa.Column("Int64", nullable=True),
+        "geo_precision": pa.Column("Int64", nullable=True),
+        "week_precise": pa.Column(bool),
+        "place_precise": pa.Column(bool),
+        "details": _text("details"),
     },
     checks=[
         pa.Check(
@@ -165,6 +189,12 @@ def empty_incidents() -> pd.DataFrame:
             "notes": pd.Series(dtype=str),
             "source_text": pd.Series(dtype=str),
             "revision_time": pd.Series(dtype="Int64"),
+            "date_end": pd.Series(dtype="datetime64[us]"),
+            "date_precision": pd.Series(dtype="Int64"),
+            "geo_precision": pd.Series(dtype="Int64"),
+            "week_precise": pd.Series(dtype=bool),
+            "place_precise": pd.Series(dtype=bool),
+            "details": pd.Series(dtype=str),
         }
     )[list(COLUMNS)]
 

@@ -16,10 +16,14 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from risk.incidents.places import CountryIndex, admin_key, load_country_index
+from risk.incidents.places import CountryIndex, load_admin1_index, load_country_index
 
 OTHER = "Other"
-_KEYS = {"name", "countries", "regions", "bbox"}
+_KEYS = {"name", "countries", "regions", "bbox", "sources"}
+# Which source counts a theatre-week when several cover it (README, "One source per week"):
+# ACLED first (weekly, revised), then UCDP (yearly releases, lethal events only), then the
+# analyst's own log, which so fills the weeks after the latest release without double counting.
+DEFAULT_SOURCES = ("acled", "ucdp", "native")
 
 Box = tuple[float, float, float, float]
 
@@ -34,20 +38,27 @@ class Theatre:
     countries: tuple[str, ...] = ()
     regions: tuple[tuple[str, str], ...] = ()  # (country, admin1)
     boxes: tuple[Box, ...] = ()  # (lon_min, lat_min, lon_max, lat_max)
+    sources: tuple[str, ...] = ()  # source priority for this theatre; () = the file's
 
 
 class Theatres:
     """An ordered list of theatres with the matching rules."""
 
-    def __init__(self, theatres: Iterable[Theatre], countries: CountryIndex | None = None):
+    def __init__(
+        self,
+        theatres: Iterable[Theatre],
+        countries: CountryIndex | None = None,
+        sources: tuple[str, ...] = DEFAULT_SOURCES,
+    ):
         self.theatres = tuple(theatres)
+        self.sources = tuple(sources)
         self._countries = countries or load_country_index()
         self._country_keys = [
             {self._countries.key(c) for c in theatre.countries} for theatre in self.theatres
         ]
+        self._admin1 = load_admin1_index()
         self._region_keys = [
-            {(self._countries.key(c), admin_key(a)) for c, a in theatre.regions}
-            for theatre in self.theatres
+            {self.region_key(c, a) for c, a in theatre.regions} for theatre in self.theatres
         ]
 
     @property
@@ -55,10 +66,30 @@ class Theatres:
         """Theatre names in file order, then "Other"."""
         return [t.name for t in self.theatres] + [OTHER]
 
+    def region_key(self, country: str | None, admin1: str | None) -> tuple[str, str]:
+        """(country key, admin1 key): equal for every spelling in the alias table."""
+        country_key = self._countries.key(country)
+        return country_key, self._admin1.key(country_key, admin1)
+
+    def source_priority(self, name: str) -> tuple[str, ...]:
+        """Sources in the order they count for theatre ``name`` (its own list, else the file's)."""
+        for theatre in self.theatres:
+            if theatre.name == name and theatre.sources:
+                return theatre.sources
+        return self.sources
+
+    def declared_countries(self, name: str) -> set[str]:
+        """Country keys a theatre names (its countries and the countries of its regions)."""
+        for theatre in self.theatres:
+            if theatre.name == name:
+                names = [*theatre.countries, *(country for country, _ in theatre.regions)]
+                return {self._countries.key(c) for c in names}
+        return set()
+
     def place_theatre(self, country: str | None, admin1: str | None) -> int | None:
         """Index of the first theatre whose countries or regions hold this place."""
-        country_key = self._countries.key(country)
-        region = (country_key, admin_key(admin1))
+        region = self.region_key(country, admin1)
+        country_key = region[0]
         for index, (countries, regions) in enumerate(
             zip(self._country_keys, self._region_keys, strict=True)
         ):
@@ -166,11 +197,11 @@ def _box(value: object, where: str) -> Box:
 
 def parse_theatres(document: Mapping[str, object], origin: str) -> list[Theatre]:
     """Check a parsed TOML document and build the theatres, with messages naming ``origin``."""
-    unknown_top = set(document) - {"theatre"}
+    unknown_top = set(document) - {"theatre", "sources"}
     if unknown_top:
         raise TheatreFileError(
             f"{origin}: unknown top-level key(s) {', '.join(sorted(unknown_top))}; "
-            "theatres are written as [[theatre]] tables"
+            "theatres are written as [[theatre]] tables (and an optional sources = [...])"
         )
     entries = document.get("theatre")
     if not isinstance(entries, list) or not entries:
@@ -213,8 +244,28 @@ def parse_theatres(document: Mapping[str, object], origin: str) -> list[Theatre]
             boxes = ()
         if not (countries or regions or boxes):
             raise TheatreFileError(f"{where}: give countries, regions or a bbox")
-        theatres.append(Theatre(name, countries, tuple(regions), boxes))
+        sources = _sources(entry["sources"], where) if "sources" in entry else ()
+        theatres.append(Theatre(name, countries, tuple(regions), boxes, sources))
     return theatres
+
+
+def _sources(value: object, where: str) -> tuple[str, ...]:
+    names = tuple(s.casefold() for s in _strings(value, where, "sources"))
+    if len(set(names)) != len(names):
+        raise TheatreFileError(f"{where}: sources {list(names)} names a source twice")
+    bad = [n for n in names if not (n.isalnum() and n.isascii())]
+    if bad:
+        raise TheatreFileError(
+            f"{where}: source {bad[0]!r} is not a source name (such as acled, ucdp, native)"
+        )
+    return names
+
+
+def parse_sources(document: Mapping[str, object], origin: str) -> tuple[str, ...]:
+    """The file's global source priority (``sources = [...]``), else the default."""
+    if "sources" not in document:
+        return DEFAULT_SOURCES
+    return _sources(document["sources"], origin)
 
 
 def load_theatres(path: Path | str) -> Theatres:
@@ -230,7 +281,7 @@ def load_theatres(path: Path | str) -> Theatres:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise TheatreFileError(f"{path}: not valid TOML: {error}") from None
-    return Theatres(parse_theatres(document, str(path)))
+    return Theatres(parse_theatres(document, str(path)), sources=parse_sources(document, str(path)))
 
 
 def _toml_string(text: str) -> str:
@@ -246,6 +297,7 @@ def theatres_by_admin1(
     countries (any spelling or ISO3 code). Places without an admin1 are left to "Other".
     """
     index = load_country_index()
+    admin1_index = load_admin1_index()
     wanted = {index.key(c) for c in countries} if countries else None
     seen: set[tuple[str, str]] = set()
     lines = [
@@ -253,7 +305,11 @@ def theatres_by_admin1(
         "# Edit freely; see data/theatres.toml for the format.",
     ]
     for country, admin1 in sorted(p for p in places if p[0] and p[1]):
-        key = (index.key(country), admin_key(admin1))
+        country_key = index.key(country)
+        # Spellings of one admin1 (UCDP's "Idlib Governorate", ACLED's "Idleb") make one
+        # theatre, named by the alias table's canonical name when it knows the place.
+        admin1 = admin1_index.canonical(country_key, admin1) or admin1
+        key = (country_key, admin1_index.key(country_key, admin1))
         if (wanted is not None and key[0] not in wanted) or key in seen:
             continue
         seen.add(key)

@@ -384,6 +384,7 @@ def _refresh_source(
                     file_format=pulled_file.file_format,
                     origin=f"refresh:{config.name}",
                     theatres=theatres,
+                    covers=pulled_file.covers,
                     # Checked again under the writer lock: an upload of the same file at the
                     # same moment is loaded once.
                     precondition=lambda connection, sha=sha256: (

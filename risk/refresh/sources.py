@@ -294,6 +294,7 @@ class PulledFile:
     path: Path | None = None
     data: IO[bytes] | None = None
     rows: int | None = None
+    covers: tuple[dt.date, dt.date] | None = None  # the period the pull asked for, if any
 
     def source(self) -> Path | BinaryIO:
         if self.path is not None:
@@ -741,6 +742,7 @@ class AcledSource(Source):
         start, end = self.window(ctx)
         base = options["base_url"]
         spool = _CsvSpool(ACLED_COLUMNS)
+        newest = ""
         try:
             seen: set[str] = set()
             # One country at a time: a plain equality filter, whatever the API's OR syntax.
@@ -762,6 +764,7 @@ class AcledSource(Source):
                         if event_id.strip() not in seen:
                             seen.add(event_id.strip())
                             spool.write(row)
+                            newest = max(newest, str(row.get("event_date") or "")[:10])
             withdrawn = self._deleted(http, ctx, token, seen)
         except BaseException:
             spool.discard()
@@ -774,7 +777,14 @@ class AcledSource(Source):
         )
         if spool.rows:
             name = f"ACLED API {start}..{end} ({len(options['countries'])} countries)"
-            pulled.files.append(spool.finish(name, "acled"))
+            pulled_file = spool.finish(name, "acled")
+            # The load covers the window asked for, up to the newest event ACLED returned: the
+            # days after it are not published yet, and must not count as quiet.
+            try:
+                pulled_file.covers = (start, min(end, dt.date.fromisoformat(newest)))
+            except ValueError:
+                pulled_file.covers = None
+            pulled.files.append(pulled_file)
         else:
             spool.discard()
         return pulled

@@ -86,6 +86,12 @@ INCIDENT_FIELDS = (
     "notes",
     "source_text",
     "revision_time",
+    "date_end",
+    "date_precision",
+    "geo_precision",
+    "week_precise",
+    "place_precise",
+    "details",
 )
 
 
@@ -109,6 +115,20 @@ def _incident_columns() -> list[sa.Column]:
         sa.Column("source_text", sa.Text),
         sa.Column("revision_time", sa.BigInteger),
         sa.Column("batch_id", sa.Integer, nullable=False),
+        *precision_columns(),
+    ]
+
+
+def precision_columns() -> list[sa.Column]:
+    """Date and place precision and the source's extra fields (migration 4)."""
+    return [
+        sa.Column("date_end", sa.Date),
+        sa.Column("date_precision", sa.SmallInteger),  # the source's own code
+        sa.Column("geo_precision", sa.SmallInteger),  # the source's own code
+        # Counted in weekly counts / usable as a map point (rules: risk.incidents.schema).
+        sa.Column("week_precise", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.Column("place_precise", sa.Boolean, nullable=False, server_default=sa.true()),
+        sa.Column("details", sa.Text),  # JSON of the source columns worth keeping
     ]
 
 
@@ -130,6 +150,21 @@ incident_history = sa.Table(
     sa.Column("id", _ID, nullable=False),
     *_incident_columns(),
     sa.PrimaryKeyConstraint("replaced_by", "id", name="pk_incident_history"),
+)
+
+# What each load covers: per batch, source and country, the first and last date. By default
+# the file's own range per country; an API pull records the window it asked for; a user can
+# state it. Weeks no committed batch covers are missing, not zero.
+coverage = sa.Table(
+    "coverage",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("batch_id", sa.Integer, nullable=False, index=True),
+    sa.Column("source", sa.String(10), nullable=False),
+    sa.Column("country", sa.String(200), nullable=False),  # as the file spells it; "" for none
+    sa.Column("first_date", sa.Date, nullable=False),
+    sa.Column("last_date", sa.Date, nullable=False),
+    sa.Column("stated", sa.Boolean, nullable=False),  # given by the user or the pull's window
 )
 
 rejected_rows = sa.Table(

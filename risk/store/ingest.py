@@ -34,6 +34,7 @@ from risk.store.database import (
     StoreError,
     batches,
     bulk_insert,
+    coverage,
     incident_history,
     incidents,
     places,
@@ -74,6 +75,8 @@ class IngestReport:
     first_date: dt.date | None = None
     last_date: dt.date | None = None
     theatres: dict[str, int] = field(default_factory=dict)
+    # Per country as the file spells it ("" for none): first and last date the load covers.
+    coverage: dict[str, tuple[dt.date, dt.date]] = field(default_factory=dict)
     seconds: float = 0.0
     dry_run: bool = False
 
@@ -92,6 +95,10 @@ class IngestReport:
             "first_date": self.first_date.isoformat() if self.first_date else None,
             "last_date": self.last_date.isoformat() if self.last_date else None,
             "theatres": self.theatres,
+            "coverage": {
+                country: [first.isoformat(), last.isoformat()]
+                for country, (first, last) in self.coverage.items()
+            },
         }
 
 
@@ -135,6 +142,57 @@ class _SeenIds:
             if found.size:
                 return int(lines[found[0]])
         return None
+
+
+# Fields an update may leave blank without blanking the stored value (a reduced export).
+_FILLED = (
+    "admin2",
+    "location",
+    "latitude",
+    "longitude",
+    "source_event_type",
+    "actor1",
+    "actor2",
+    "notes",
+    "source_text",
+    "date_end",
+    "date_precision",
+    "geo_precision",
+    "details",
+)
+
+
+def _keep_stored_fields(pair: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """Fill what an incoming row leaves blank from the stored version, where ``keep``.
+
+    A row that updates a stored event never blanks a field the stored version has, unless it
+    is a newer revision of that event (ACLED's ``timestamp``). A row without an admin1 keeps
+    the stored place; a row without precision codes keeps the stored precision flags.
+    """
+    pair = pair.copy()
+    keep_series = pd.Series(keep, index=pair.index)
+    uncoded = {
+        code: keep_series & pair[code].isna() for code in ("date_precision", "geo_precision")
+    }
+    for name in _FILLED:
+        new, old = pair[name], pair[f"{name}_old"]
+        if name in ("date_end",):
+            old = pd.to_datetime(old).astype(new.dtype)
+        elif name in ("latitude", "longitude"):
+            old = pd.to_numeric(old, errors="coerce").astype(float)
+        elif name in ("date_precision", "geo_precision"):
+            old = pd.to_numeric(old, errors="coerce").round().astype("Int64")
+        else:
+            old = old.astype(object).where(old.notna(), None)
+        fill = keep_series & new.isna() & old.notna()
+        if fill.any():
+            pair[name] = new.astype(object).where(~fill, old).astype(new.dtype)
+    no_admin1 = keep_series & pair["admin1"].isna() & pair["place_id_old"].notna()
+    pair["place_id"] = pair["place_id"].where(~no_admin1, pair["place_id_old"]).astype("int64")
+    for flag, code in (("week_precise", "date_precision"), ("place_precise", "geo_precision")):
+        stored = pair[f"{flag}_old"].astype(bool)
+        pair[flag] = pair[flag].astype(bool) & ~(uncoded[code] & ~stored)
+    return pair
 
 
 class _Merge:
@@ -248,16 +306,21 @@ class _Merge:
         new_rev = pair["revision_time"].astype("Float64")
         old_rev = pd.to_numeric(pair["revision_time_old"], errors="coerce").astype("Float64")
         both_known = new_rev.notna() & old_rev.notna()
+        newer = (both_known & (new_rev > old_rev)).fillna(False).to_numpy(dtype=bool)
+        pair = _keep_stored_fields(pair, ~newer)
         differs = np.zeros(len(pair), dtype=bool)
         for name in _COMPARED:
             new, old = pair[name], pair[f"{name}_old"]
-            if name == "event_date":
-                old = pd.to_datetime(old)
+            if name in ("event_date", "date_end"):
+                new, old = pd.to_datetime(new), pd.to_datetime(old)
             elif name in ("latitude", "longitude"):
                 new, old = new.astype(float), pd.to_numeric(old, errors="coerce").astype(float)
             elif name in ("place_id", "fatalities"):
                 new, old = new.astype("int64"), old.astype("int64")
-            elif name == "violent":
+            elif name in ("date_precision", "geo_precision"):
+                new = new.astype("Float64")
+                old = pd.to_numeric(old, errors="coerce").astype("Float64")
+            elif name in ("violent", "week_precise", "place_precise"):
                 new, old = new.astype(bool), old.astype(bool)
             else:
                 new, old = new.astype(object), old.astype(object)
@@ -376,6 +439,7 @@ def ingest_file(
     progress: Callable[[int], None] | None = None,
     precondition: Callable[[Connection], bool] | None = None,
     max_rows: int | None = None,
+    covers: tuple[dt.date, dt.date] | None = None,
 ) -> IngestReport | None:
     """Load one incident file as one batch, all or nothing.
 
@@ -384,7 +448,13 @@ def ingest_file(
     ``precondition`` runs first inside the write transaction (holding the writer lock); when
     it returns False nothing is loaded and the result is None. A file with more than
     ``max_rows`` data rows is refused (FileProblem) and nothing is stored.
+
+    The load records what it covers per country of the file: ``covers`` (first, last) when
+    given (stated by the user, or the window an API pull asked for), else the file's own first
+    and last date for that country.
     """
+    if covers is not None and covers[0] > covers[1]:
+        raise FileProblem(f"covered period {covers[0]} .. {covers[1]} ends before it starts")
     clock = time.perf_counter()
     incident_file = open_incident_file(source, name=name, file_format=file_format)
     report = IngestReport(
@@ -395,6 +465,7 @@ def ingest_file(
     first_dates: list[pd.Timestamp] = []
     last_dates: list[pd.Timestamp] = []
     by_theatre: Counter[str] = Counter()
+    ranges: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}
     try:
         with store.write() as connection:
             if precondition is not None and not precondition(connection):
@@ -432,6 +503,7 @@ def ingest_file(
                 if not accepted.empty:
                     first_dates.append(accepted["event_date"].min())
                     last_dates.append(accepted["event_date"].max())
+                    _widen(ranges, accepted)
                     if theatre_of_row is not None:
                         kept = theatre_of_row[~merge.last_repeats]
                         by_theatre.update(kept.value_counts().to_dict())
@@ -449,6 +521,30 @@ def ingest_file(
             report.updated = merge.counts["updated"]
             report.duplicates = merge.counts["duplicates"]
             report.rejected.sort(key=lambda r: r.line)
+            # A stated period is widened to the file's own events: they are data, so covered.
+            report.coverage = {
+                country: (
+                    (min(covers[0], first.date()), max(covers[1], last.date()))
+                    if covers
+                    else (first.date(), last.date())
+                )
+                for country, (first, last) in sorted(ranges.items())
+            }
+            if report.coverage:
+                connection.execute(
+                    coverage.insert(),
+                    [
+                        {
+                            "batch_id": batch_id,
+                            "source": incident_file.format,
+                            "country": country[:200],
+                            "first_date": first,
+                            "last_date": last,
+                            "stated": covers is not None,
+                        }
+                        for country, (first, last) in report.coverage.items()
+                    ],
+                )
             connection.execute(
                 batches.update()
                 .where(batches.c.id == batch_id)
@@ -477,6 +573,15 @@ def ingest_file(
     report.theatres = dict(by_theatre.most_common())
     report.seconds = time.perf_counter() - clock
     return report
+
+
+def _widen(ranges: dict[str, tuple[pd.Timestamp, pd.Timestamp]], accepted: pd.DataFrame) -> None:
+    """Widen each country's (first, last) date with a chunk's accepted rows."""
+    dates = accepted.groupby(accepted["country"].fillna(""))["event_date"].agg(["min", "max"])
+    for country, first, last in dates.itertuples(name=None):
+        if country in ranges:
+            first, last = min(first, ranges[country][0]), max(last, ranges[country][1])
+        ranges[country] = (first, last)
 
 
 def undo_batch(store: Store, batch_id: int) -> UndoReport:

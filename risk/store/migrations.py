@@ -42,12 +42,45 @@ def _refresh_runs(connection: Connection) -> None:
     tables.metadata.create_all(connection, tables=list(tables.REFRESH_TABLES))
 
 
+def _precision_and_coverage(connection: Connection) -> None:
+    inspector = sa.inspect(connection)
+    for table in (tables.incidents, tables.incident_history):
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in tables.precision_columns():
+            if column.name in present:
+                continue  # a store created by migration 1 from the current definitions
+            spec = sa.schema.CreateColumn(column).compile(dialect=connection.dialect)
+            connection.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {spec}"))
+    if inspector.has_table(tables.coverage.name):
+        return
+    tables.metadata.create_all(connection, tables=[tables.coverage])
+    # Loads made before coverage was recorded: each batch covered, per country, the range of
+    # the incidents it still holds.
+    incidents, places = tables.incidents, tables.places
+    connection.execute(
+        tables.coverage.insert().from_select(
+            ["batch_id", "source", "country", "first_date", "last_date", "stated"],
+            sa.select(
+                incidents.c.batch_id,
+                incidents.c.source,
+                places.c.country,
+                sa.func.min(incidents.c.event_date),
+                sa.func.max(incidents.c.event_date),
+                sa.false(),
+            )
+            .join(places, places.c.id == incidents.c.place_id)
+            .group_by(incidents.c.batch_id, incidents.c.source, places.c.country),
+        )
+    )
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 
 MIGRATIONS: list[Migration] = [
     (1, "incident store: places, batches, incidents, history, rejected rows", _incident_store),
     (2, "models and scores", _models_and_scores),
     (3, "refresh runs, per-source results, refresh lock, source state", _refresh_runs),
+    (4, "date and place precision, source details, coverage per load", _precision_and_coverage),
 ]
 
 

@@ -17,7 +17,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from risk.incidents.theatres import Theatres
-from risk.store.database import Store, as_utc, batches, incidents, models, places, scores
+from risk.store.database import (
+    Store,
+    as_utc,
+    batches,
+    coverage,
+    incidents,
+    models,
+    places,
+    scores,
+)
 
 
 def place_names(connection: Connection) -> dict[int, tuple[str | None, str | None]]:
@@ -34,6 +43,38 @@ def theatre_column(connection: Connection, theatres: Theatres) -> sa.ColumnEleme
         incidents.c.longitude,
         place_names(connection),
     ).label("theatre")
+
+
+def coverage_ranges(store: Store) -> pd.DataFrame:
+    """What committed loads cover: source, country (as spelled), first_date, last_date.
+
+    One row per source and country spelling: the loads' ranges merged where they overlap or
+    touch, so gaps between loads stay gaps.
+    """
+    with store.read() as connection:
+        rows = connection.execute(
+            sa.select(
+                coverage.c.source, coverage.c.country, coverage.c.first_date, coverage.c.last_date
+            )
+            .join(batches, batches.c.id == coverage.c.batch_id)
+            .where(batches.c.status == "committed")
+        ).all()
+    merged: list[tuple[str, str, dt.date, dt.date]] = []
+    for (source, country), group in pd.DataFrame(
+        rows, columns=["source", "country", "first_date", "last_date"]
+    ).groupby(["source", "country"], sort=True):
+        spans = sorted(
+            (_date(a), _date(b)) for a, b in zip(group.first_date, group.last_date, strict=True)
+        )
+        start, end = spans[0]
+        for first, last in spans[1:]:
+            if first <= end + dt.timedelta(days=1):
+                end = max(end, last)
+            else:
+                merged.append((source, country, start, end))
+                start, end = first, last
+        merged.append((source, country, start, end))
+    return pd.DataFrame(merged, columns=["source", "country", "first_date", "last_date"])
 
 
 @dataclass(frozen=True)
@@ -97,6 +138,63 @@ def theatre_stats(store: Store, theatres: Theatres) -> pd.DataFrame:
     for column in ("first_date", "last_date"):
         frame[column] = [_date(v) if pd.notna(v) else None for v in frame[column]]
     return frame.reset_index()
+
+
+def theatre_sources(store: Store, theatres: Theatres) -> dict[str, list[str]]:
+    """Per theatre, the sources its incidents come from (in the theatre's priority order)."""
+    with store.read() as connection:
+        theatre = theatre_column(connection, theatres)
+        rows = connection.execute(
+            sa.select(theatre, incidents.c.source).group_by(
+                sa.literal_column("theatre"), incidents.c.source
+            )
+        ).all()
+    found: dict[str, list[str]] = {}
+    for name, source in rows:
+        found.setdefault(name, []).append(source)
+    for name, sources in found.items():
+        order = theatres.source_priority(name)
+        sources.sort(key=lambda s: (order.index(s) if s in order else len(order), s))
+    return found
+
+
+def unmatched_places(store: Store, theatres: Theatres) -> pd.DataFrame:
+    """The (country, admin1) values whose incidents fall into "Other", most incidents first.
+
+    ``canonical`` is the alias table's name for the admin1 (None when the table does not know
+    the spelling): a theatres file region written with it would match.
+    """
+    from risk.incidents.places import load_admin1_index, load_country_index
+    from risk.incidents.theatres import OTHER
+
+    with store.read() as connection:
+        theatre = theatre_column(connection, theatres)
+        grouped = (
+            sa.select(
+                theatre,
+                places.c.country,
+                places.c.admin1,
+                sa.func.count().label("incidents"),
+            )
+            .join(places, places.c.id == incidents.c.place_id)
+            .group_by(sa.literal_column("theatre"), places.c.country, places.c.admin1)
+            .subquery()
+        )
+        rows = connection.execute(
+            sa.select(grouped.c.country, grouped.c.admin1, grouped.c.incidents)
+            .where(grouped.c.theatre == OTHER)
+            .order_by(grouped.c.incidents.desc(), grouped.c.country, grouped.c.admin1)
+        ).all()
+    countries, admin1 = load_country_index(), load_admin1_index()
+    frame = pd.DataFrame(rows, columns=["country", "admin1", "incidents"])
+    frame["incidents"] = frame["incidents"].astype("int64")
+    frame["canonical"] = [
+        admin1.canonical(countries.key(c), a)
+        for c, a in zip(frame.country, frame.admin1, strict=True)
+    ]
+    for column in ("country", "admin1"):
+        frame[column] = frame[column].astype(object).where(frame[column] != "", None)
+    return frame
 
 
 def data_version(store: Store) -> str:
@@ -289,6 +387,47 @@ def region_heat(panel: pd.DataFrame, end: pd.Timestamp | None = None, weeks: int
     return frame[columns].reset_index(drop=True)
 
 
+def source_stretches(panel: pd.DataFrame) -> pd.DataFrame:
+    """Which source each stretch of weeks is counted from, per theatre (None: not covered).
+
+    Columns: theatre, source, first_week, last_week, weeks; in theatre order, then in time.
+    """
+    columns = ["theatre", "source", "first_week", "last_week", "weeks"]
+    if panel.empty or "source" not in panel.columns:
+        return pd.DataFrame(columns=columns)
+    frame = panel[["theatre", "week", "source"]].copy()
+    frame["source"] = frame["source"].where(panel["covered"].astype(bool), None)
+    label = frame["source"].fillna("")
+    new = (label != label.groupby(frame["theatre"], sort=False).shift()) | (
+        frame["theatre"] != frame["theatre"].shift()
+    )
+    frame["_run"] = new.cumsum()
+    runs = frame.groupby("_run", sort=True).agg(
+        theatre=("theatre", "first"),
+        source=("source", "first"),
+        first_week=("week", "min"),
+        last_week=("week", "max"),
+        weeks=("week", "size"),
+    )
+    runs["source"] = runs["source"].where(runs["source"].notna(), None)
+    return runs[columns].reset_index(drop=True)
+
+
+def source_overlap(counts: pd.DataFrame, theatre: str | None = None) -> pd.DataFrame:
+    """Weeks with incidents from more than one source: violent incidents per source, side by
+    side (``counts`` is :func:`risk.forecast.panel.weekly_counts`). Columns: theatre, week, then
+    one column per source."""
+    if counts.empty or "source" not in counts.columns:
+        return pd.DataFrame(columns=["theatre", "week"])
+    chosen = counts if theatre is None else counts[counts["theatre"] == theatre]
+    wide = chosen.pivot_table(
+        index=["theatre", "week"], columns="source", values="violent", aggfunc="sum"
+    )
+    both = wide[wide.notna().sum(axis=1) > 1]
+    both.columns = [str(c) for c in both.columns]
+    return both.reset_index()
+
+
 def surge_weeks_between(
     panel: pd.DataFrame, theatres: list[str], start: dt.date, end: dt.date
 ) -> pd.DataFrame:
@@ -310,18 +449,32 @@ def weekly_series(
     start: dt.date,
     end: dt.date,
     window: int = 4,
+    sources: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Weekly totals per theatre for the chosen categories, with rolling means.
 
     ``counts`` is :func:`risk.forecast.panel.weekly_counts`. Every week from ``start`` to ``end`` is
     present for each theatre (zeros where nothing happened), so rolling means are honest.
+    ``sources`` (the panel's theatre, week, source, covered) keeps each week's counted source
+    only and leaves weeks no load covers empty (NaN: charts draw a gap).
     Columns: theatre, week, incidents, violent, fatalities, incidents_mean, fatalities_mean.
     """
     weeks = pd.date_range(_monday(start), _monday(end), freq="7D").as_unit("us")
     chosen = counts[counts["theatre"].isin(theatres) & counts["category"].isin(categories)]
+    if sources is not None and "source" in chosen.columns:
+        counted = sources.loc[sources["covered"].astype(bool), ["theatre", "week", "source"]]
+        chosen = chosen.merge(counted, on=["theatre", "week", "source"])
     totals = chosen.groupby(["theatre", "week"])[["incidents", "violent", "fatalities"]].sum()
     full = pd.MultiIndex.from_product([theatres, weeks], names=["theatre", "week"])
     frame = totals.reindex(full, fill_value=0).reset_index()
+    if sources is not None:
+        covered = sources.loc[sources["covered"].astype(bool)].set_index(["theatre", "week"])
+        known = pd.MultiIndex.from_frame(frame[["theatre", "week"]]).isin(covered.index)
+        in_panel = frame["theatre"].isin(set(sources["theatre"]))
+        gap = in_panel & ~known
+        frame[["incidents", "violent", "fatalities"]] = (
+            frame[["incidents", "violent", "fatalities"]].astype(float).where(~gap)
+        )
     by_theatre = frame.groupby("theatre", sort=False)
     for column in ("incidents", "fatalities"):
         frame[f"{column}_mean"] = by_theatre[column].transform(
@@ -417,7 +570,25 @@ INCIDENT_COLUMNS = [
     "source_id",
     "latitude",
     "longitude",
+    "precision",
 ]
+
+
+def precision_note(
+    date_end: object, week_precise: bool, place_precise: bool, event_date: object = None
+) -> str | None:
+    """Words for an imprecise event, for tables: what is known only roughly, else None."""
+    parts = []
+    if not week_precise:
+        end = _date(date_end) if date_end is not None and pd.notna(date_end) else None
+        parts.append(
+            f"dated only to {_date(event_date)} .. {end}; not in weekly counts"
+            if end and event_date is not None
+            else "dated only to a month or longer; not in weekly counts"
+        )
+    if not place_precise:
+        parts.append("located only to a region or the country; not on the map")
+    return "; ".join(parts) or None
 
 
 @dataclass(frozen=True)
@@ -475,6 +646,9 @@ def find_incidents(
                 incidents.c.source_id,
                 incidents.c.latitude,
                 incidents.c.longitude,
+                incidents.c.date_end,
+                incidents.c.week_precise,
+                incidents.c.place_precise,
             )
             .select_from(joined)
             .where(*conditions)
@@ -483,7 +657,19 @@ def find_incidents(
         if limit is not None:
             query = query.limit(limit)
         rows = connection.execute(query).all()
-    frame = pd.DataFrame(rows, columns=INCIDENT_COLUMNS)
+    flags = ["date_end", "week_precise", "place_precise"]
+    frame = pd.DataFrame(rows, columns=[*INCIDENT_COLUMNS[:-1], *flags])
+    frame["precision"] = [
+        precision_note(end, bool(week), bool(place), day)
+        for day, end, week, place in zip(
+            frame["event_date"],
+            frame["date_end"],
+            frame["week_precise"],
+            frame["place_precise"],
+            strict=True,
+        )
+    ]
+    frame = frame[INCIDENT_COLUMNS]
     frame["event_date"] = [_date(value) for value in frame["event_date"]]
     frame["fatalities"] = frame["fatalities"].astype("int64")
     for column in ("country", "admin1"):
@@ -598,10 +784,13 @@ def map_points(
             categories=categories,
             search=None,
         )
+        # An event located only to a region or the country is no point: its coordinates
+        # are a centroid, and the centroid would become the "deadliest place".
         located = [
             *conditions,
             incidents.c.latitude.is_not(None),
             incidents.c.longitude.is_not(None),
+            incidents.c.place_precise,
         ]
         # Two decimals (about 1 km); round(x * 100) / 100 works on both backends.
         cells = [
@@ -639,7 +828,11 @@ def map_points(
         unlocated = connection.execute(
             sa.select(sa.func.count()).where(
                 *conditions,
-                sa.or_(incidents.c.latitude.is_(None), incidents.c.longitude.is_(None)),
+                sa.or_(
+                    incidents.c.latitude.is_(None),
+                    incidents.c.longitude.is_(None),
+                    sa.not_(incidents.c.place_precise),
+                ),
             )
         ).scalar_one()
     frame = pd.DataFrame(

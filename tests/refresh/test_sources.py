@@ -186,6 +186,8 @@ def test_acled_pull_gets_a_token_reads_every_page_and_lists_deletions(
 
     (file,) = pulled.files
     assert file.file_format == "acled"
+    # Covered: the window asked for, up to the newest event returned (later days unpublished).
+    assert file.covers == (dt.date(2024, 1, 1), dt.date(2024, 1, 16))
     rows = rows_of(file)
     assert list(rows[0]) == list(ACLED_COLUMNS)
     assert sorted(r["event_id_cnty"] for r in rows) == [f"IRQ{i}" for i in range(7)]
