@@ -9,9 +9,13 @@ scored in every fold.
 The selection is nested: the forecaster of fold ``k`` is the candidate with the lowest Brier
 score on the out-of-sample forecasts whose outcome was known before fold ``k``'s cut-off (the
 earlier folds, plus an inner fold just before the first cut-off). The reported "model" column
-is that procedure's forecast, so the reported skill includes the cost of choosing. The count
-forecast is chosen the same way between the Poisson regression and the naive forecast (lower
-CRPS). The forecaster in use from now on is the candidate best on every out-of-sample week.
+is that procedure's forecast, so the reported skill includes the cost of choosing. The
+forecaster in use from now on is the candidate best on every out-of-sample week.
+
+Counts: the Poisson regression is used only if it beats the naive forecast (the last 4 weeks'
+rate carried over the horizon) on both MAE and CRPS over the backtest; otherwise the naive
+forecast is shown, and the reported count metrics are the one in use's (naive has nothing
+fitted, so its backtest figures involve no choice).
 """
 
 from __future__ import annotations
@@ -64,7 +68,6 @@ class Fold:
     test_rows: int
     test_positives: int
     chosen: str = ""
-    counts_chosen: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -75,7 +78,6 @@ class Fold:
             "test_rows": self.test_rows,
             "test_positives": self.test_positives,
             "chosen": self.chosen,
-            "counts_chosen": self.counts_chosen,
         }
 
 
@@ -160,11 +162,10 @@ def _crps(frame: pd.DataFrame, source: str) -> np.ndarray:
     )
 
 
-def choose(pool: pd.DataFrame) -> tuple[str, str]:
-    """The candidate with the lowest Brier score and the count source with the lower CRPS on
-    ``pool`` (climatology and naive when it cannot tell)."""
+def choose(pool: pd.DataFrame) -> str:
+    """The candidate with the lowest Brier score on ``pool`` (climatology when it cannot tell)."""
     if pool.empty or pool["label"].nunique() < 2:
-        return "climatology", "naive"
+        return "climatology"
     y = pool["label"].to_numpy(dtype=float)
     # Ties (e.g. identical baselines) go to the first listed, the simpler one.
     scores = {
@@ -172,9 +173,7 @@ def choose(pool: pd.DataFrame) -> tuple[str, str]:
         for name in CANDIDATES
         if name in pool.columns
     }
-    best = min(scores, key=scores.__getitem__)
-    counts = "model" if pool["model_crps"].mean() < pool["naive_crps"].mean() else "naive"
-    return best, counts
+    return min(scores, key=scores.__getitem__)
 
 
 def run_backtest(
@@ -208,7 +207,6 @@ def _run_backtest(
     if inner_train["label"].nunique() == 2 and not inner_test.empty:
         inner = candidate_forecasts(inner_train, inner_test, target, names)
         inner["_week"] = week_numbers(inner["week"])
-        inner["model_crps"], inner["naive_crps"] = _crps(inner, "model"), _crps(inner, "naive")
         seen.append(inner)
     parts, folds = [], []
     for cutoff in cutoffs:
@@ -219,20 +217,13 @@ def _run_backtest(
         pool = pd.concat(seen, ignore_index=True) if seen else pd.DataFrame()
         if not pool.empty:
             pool = pool[training_mask(pool["_week"].to_numpy(), cutoff, horizon)]
-        chosen, counts_chosen = choose(pool)
+        chosen = choose(pool)
         part = candidate_forecasts(train, test, target, names)
         part["_week"] = week_numbers(part["week"])
-        part["model_crps"], part["naive_crps"] = _crps(part, "model"), _crps(part, "naive")
         seen.append(part.copy())
         part["fold"] = len(folds)
-        part["chosen"], part["counts_chosen"] = chosen, counts_chosen
+        part["chosen"] = chosen
         part["model"] = part[chosen]
-        part["expected"] = part[f"{counts_chosen}_mean"]
-        part["spread"] = part[f"{counts_chosen}_spread"]
-        part["lower"], part["upper"] = negative_binomial_interval(
-            part["expected"].to_numpy(), part["spread"].to_numpy()
-        )
-        part["naive_expected"] = part["naive_mean"]
         parts.append(part)
         start = pd.Timestamp("1970-01-05") + pd.Timedelta(weeks=cutoff)
         folds.append(
@@ -244,19 +235,26 @@ def _run_backtest(
                 test_rows=len(test),
                 test_positives=int(test["label"].sum()),
                 chosen=chosen,
-                counts_chosen=counts_chosen,
             )
         )
     if not parts:
         raise ModelError("too little data to backtest: no fold had both outcomes in training")
     predictions = pd.concat(parts, ignore_index=True).drop(columns="_week")
+    for source in COUNT_SOURCES:
+        predictions[f"{source}_crps"] = _crps(predictions, source)
     everything = pd.concat(seen, ignore_index=True)
-    in_use, _ = choose(everything)
+    in_use = choose(everything)
     # Counts: the regression is used only if it beats naive on both MAE and CRPS out of sample.
     model_better = predictions["model_crps"].mean() < predictions["naive_crps"].mean() and np.mean(
         np.abs(predictions["future_violent"] - predictions["model_mean"])
     ) < np.mean(np.abs(predictions["future_violent"] - predictions["naive_mean"]))
     count_source = "model" if model_better else "naive"
+    predictions["expected"] = predictions[f"{count_source}_mean"]
+    predictions["spread"] = predictions[f"{count_source}_spread"]
+    predictions["lower"], predictions["upper"] = negative_binomial_interval(
+        predictions["expected"].to_numpy(), predictions["spread"].to_numpy()
+    )
+    predictions["naive_expected"] = predictions["naive_mean"]
     estimator, feature_set = CANDIDATES[in_use]
     result = BacktestResult(
         target, estimator, feature_set or in_use, folds, predictions, in_use=in_use
@@ -280,34 +278,26 @@ def _block(frame: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _counts(frame: pd.DataFrame) -> dict[str, Any]:
-    """The count forecast in use (per fold) against naive and zero: MAE, CRPS, coverage."""
+def _counts(frame: pd.DataFrame, source: str) -> dict[str, Any]:
+    """The count forecast in use (``source``) against naive and zero: MAE, CRPS, coverage."""
     actual = frame["future_violent"].to_numpy(dtype=float)
-    shown = count_metrics(
-        actual, frame["expected"], frame["lower"], frame["upper"], frame["spread"]
-    )
-    naive = count_metrics(
-        actual,
-        frame["naive_mean"],
-        *negative_binomial_interval(frame["naive_mean"].to_numpy(), frame["naive_spread"]),
-        frame["naive_spread"],
-    )
-    regression = count_metrics(
-        actual,
-        frame["model_mean"],
-        *negative_binomial_interval(frame["model_mean"].to_numpy(), frame["model_spread"]),
-        frame["model_spread"],
-    )
+    found = {}
+    for name in COUNT_SOURCES:
+        mean = frame[f"{name}_mean"].to_numpy()
+        lower, upper = negative_binomial_interval(mean, frame[f"{name}_spread"].to_numpy())
+        found[name] = count_metrics(actual, mean, lower, upper)
+        found[name]["crps"] = float(frame[f"{name}_crps"].mean())
+    shown = found[source]
     return {
         "mae": shown["mae"],
-        "naive_mae": naive["mae"],
+        "naive_mae": found["naive"]["mae"],
         "crps": shown["crps"],
-        "naive_crps": naive["crps"],
+        "naive_crps": found["naive"]["crps"],
         "zero_crps": float(np.mean(np.abs(actual))),  # CRPS of a point forecast at 0
         "coverage": shown["coverage"],
-        "regression_mae": regression["mae"],
-        "regression_crps": regression["crps"],
-        "naive_coverage": naive["coverage"],
+        "regression_mae": found["model"]["mae"],
+        "regression_crps": found["model"]["crps"],
+        "regression_coverage": found["model"]["coverage"],
         "n": shown["n"],
     }
 
@@ -321,7 +311,7 @@ def summarise(
     for theatre, part in predictions.groupby("theatre", sort=False):
         block = _block(part)
         positives = int(part["label"].sum())
-        counts = _counts(part)
+        counts = _counts(part, count_source)
         theatres.append(
             {
                 "theatre": theatre,
@@ -342,7 +332,7 @@ def summarise(
         )
     rated = [t for t in theatres if not t["too_few_positives"]]
     beating = [t for t in rated if (t["model"]["bss"] or 0) > 0]
-    counts = _counts(predictions)
+    counts = _counts(predictions, count_source)
     counts["in_use"] = count_source
     levels = pooled.get("levels") or {}
     margin = {
