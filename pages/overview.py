@@ -33,7 +33,7 @@ if scored:
     found = reads.metadata() or {}
     in_use = found.get("in_use") or (found.get("backtest") or {}).get("in_use")
     if found.get("baseline"):
-        st.warning(
+        st.info(
             f"The forecaster in use is a baseline, {look.FORECASTER_LABELS.get(in_use, in_use)}: "
             "no model beat it in the backtest, so these probabilities are that baseline's. See "
             "the Model page.",

@@ -40,7 +40,7 @@ else:
     row = score.iloc[0]
     st.subheader(f"Week {look.week_label(row['as_of'])}")
     if mark != "ok":
-        st.warning(f"Read this score with care: {look.STATUS_TEXT[mark]}.", icon=":material/help:")
+        st.info(f"Read this score with care: {look.STATUS_TEXT[mark]}.", icon=":material/warning:")
     with st.container(horizontal=True):
         st.metric(
             f"Surge probability, next {horizon} weeks",

@@ -20,6 +20,7 @@ from risk.forecast.scores import (
     score_week,
     skill_status,
     stake,
+    with_status,
 )
 from risk.forecast.target import TARGETS, SurgeTarget
 from risk.forecast.training import latest_model, model_metadata, train
@@ -239,3 +240,30 @@ def test_cli_backtest_and_scores_json(sqlite_url, incidents_file, tmp_path):
         [sys.executable, "-m", "risk", "scores"], env=env, cwd=ROOT, capture_output=True, text=True
     )
     assert refused.returncode == 1 and "surge settings" in refused.stderr
+
+
+def test_overview_rows_get_skill_status_and_band_order():
+    week = pd.Timestamp("2024-06-03")
+    table = pd.DataFrame(
+        {
+            "theatre": ["A", "B", "C", "D", "E"],
+            "week": week,
+            "probability": [0.2, 0.7, np.nan, 0.4, 0.1],
+            "band": ["elevated", "severe", None, "high", "low"],
+        }
+    )
+    backtest = {
+        "theatres": [
+            {"theatre": "A", "skill": 0.2, "too_few_positives": False},
+            {"theatre": "B", "skill": -775.86, "too_few_positives": True},
+            {"theatre": "D", "skill": -0.1, "too_few_positives": False},
+            {"theatre": "E", "skill": 0.05, "too_few_positives": False},
+        ]
+    }
+    covered = pd.Series({"A": week, "B": week, "C": week - pd.Timedelta(weeks=3), "D": week})
+    shown = with_status(table, backtest, covered)
+    assert shown["theatre"].tolist() == ["B", "D", "A", "E", "C"]
+    status = dict(zip(shown["theatre"], shown["status"], strict=True))
+    assert status == {
+        "A": "ok", "B": "too few surges", "C": "no recent data", "D": "no skill", "E": "ok",
+    }  # fmt: skip
