@@ -420,8 +420,8 @@ class SurgeModel:
             verb = "raises" if contribution > 0 else "lowers"
             text = (
                 f"{describe_feature(feature, value)}: {verb} the odds "
-                f"{math.exp(abs(contribution)):.1f}x against its usual "
-                f"{describe_feature(feature, usual[feature])} over the past year"
+                f"{math.exp(abs(contribution)):.1f}x (usual for this theatre over the past year: "
+                f"{describe_feature(feature, usual[feature])})"
             )
             if feature in LEVEL_LIKE and value < usual[feature] and contribution > 0:
                 # A reader rightly doubts "fewer incidents raise the odds": say why.
