@@ -28,13 +28,26 @@ about, facts = st.columns([3, 2])
 with about:
     st.subheader("What is forecast")
     st.markdown(target.describe())
+backtest_found = found.get("backtest") or {}
+in_use = found.get("in_use") or backtest_found.get("in_use") or found.get("estimator", "?")
 with facts:
-    st.subheader("The model in use")
+    st.subheader("The forecaster in use")
     st.dataframe(
         {
-            "about": ["Model", "Trained on weeks", "Theatre-weeks", "Version", "Trained (UTC)"],
+            "about": [
+                "Forecaster",
+                "Expected incidents",
+                "Trained on weeks",
+                "Theatre-weeks",
+                "Version",
+                "Trained (UTC)",
+            ],
             "value": [
-                f"{found.get('estimator', '?')}, '{found.get('feature_set', '?')}' features",
+                look.FORECASTER_LABELS.get(in_use, in_use)
+                + (" (a baseline: no model beat it)" if found.get("baseline") else ""),
+                "the naive forecast (last 4 weeks carried on): the regression did not beat it"
+                if found.get("count_source") == "naive"
+                else "Poisson regression on recent levels",
                 f"{window[0]} to {window[1]}",
                 f"{found.get('training_rows', 0):,}, a surge followed "
                 f"{found.get('training_positives', 0):,}",
@@ -59,7 +72,19 @@ if not folds.empty:
     st.caption(
         f"Rolling origin: {len(folds)} folds from {folds['cutoff'].iloc[0]} to "
         f"{folds['end'].iloc[-1]}; each trained only on weeks whose outcome was known before its "
-        f"cut-off. {int(pooled['n'].iloc[0]):,} out-of-sample theatre-weeks."
+        f"cut-off. {int(pooled['n'].iloc[0]):,} out-of-sample theatre-weeks. Selection is "
+        "nested: in each fold the forecaster (a model or a baseline) is the one with the lowest "
+        "Brier score on the earlier out-of-sample weeks whose outcome was known before that "
+        "fold's cut-off, so the first row's figures include the cost of choosing."
+    )
+margin = backtest_found.get("margin_over_levels") or {}
+if margin.get("bss") is not None:
+    st.caption(
+        f"Margin over 'levels' (recent violent counts only): Brier skill "
+        f"{margin['bss']:+.3f}, ROC AUC "
+        + ("n/a" if margin.get("roc_auc") is None else f"{margin['roc_auc']:+.3f}")
+        + ". Signals beyond levels were kept only where they improved this backtest on real "
+        "data (README, 'Forecasting')."
     )
 shown = pooled.assign(
     forecaster=pooled["forecaster"].map(lambda f: look.FORECASTER_LABELS.get(f, f))
@@ -147,7 +172,16 @@ else:
     thin = per_theatre.loc[per_theatre["too_few_positives"], "theatre"].unique().tolist()
     if thin:
         st.caption(
-            "Too few surges in the test weeks to rate (no AUC or skill): " + ", ".join(thin) + "."
+            "Too few surges in the test weeks to rate (fewer than 5 surge or 5 quiet weeks: no "
+            "AUC or skill shown): " + ", ".join(thin) + "."
+        )
+    model_rows = per_theatre[per_theatre["forecaster"] == "model"]
+    unskilled = model_rows[~model_rows["too_few_positives"] & (model_rows["bss"] <= 0)]
+    if not unskilled.empty:
+        st.caption(
+            "No skill (Brier skill 0 or less against the theatre's own surge rate): "
+            + ", ".join(unskilled["theatre"])
+            + ". These theatres are marked on the Overview and their theatre pages."
         )
     wide = per_theatre[per_theatre["forecaster"] == "model"][
         ["theatre", "positives", "roc_auc", "average_precision", "brier", "bss", "ece", "n"]
@@ -215,25 +249,40 @@ with left:
     st.plotly_chart(curve, config=look.PLOTLY_CONFIG, key="model_reliability")
 with right:
     st.subheader("Expected incidents")
-    counts = (found.get("backtest") or {}).get("counts") or {}
-    naive = (found.get("backtest") or {}).get("counts_naive_mae")
+    counts = backtest_found.get("counts") or {}
     if counts:
+        shown_by = "naive forecast" if counts.get("in_use") == "naive" else "regression"
         st.metric(
-            f"Mean absolute error, violent incidents over {target.horizon} weeks",
+            f"Mean absolute error, violent incidents over {target.horizon} weeks ({shown_by})",
             f"{counts.get('mae', float('nan')):,.1f}",
-            delta=None if naive is None else f"naive (last 4 weeks carried on): {naive:,.1f}",
+            delta=f"naive (last 4 weeks carried on): {counts.get('naive_mae', float('nan')):,.1f}",
             delta_color="off",
             delta_arrow="off",
             border=True,
         )
+        if counts.get("crps") is not None:
+            st.metric(
+                "CRPS (lower is better; how the VIEWS challenge scores forecasts)",
+                f"{counts['crps']:,.2f}",
+                delta=f"naive {counts.get('naive_crps', float('nan')):,.2f}, "
+                f"zero {counts.get('zero_crps', float('nan')):,.2f}",
+                delta_color="off",
+                delta_arrow="off",
+                border=True,
+            )
         st.metric(
             "80% intervals holding the outcome",
             f"{counts.get('coverage', float('nan')):.0%}",
-            delta="should be near 80%",
+            delta="should be 75-85%; spread calibrated per theatre",
             delta_color="off",
             delta_arrow="off",
             border=True,
         )
+        if counts.get("in_use") == "naive":
+            st.caption(
+                "The regression did not beat the naive forecast on both error and CRPS in the "
+                "backtest, so the expected incidents shown are the naive forecast's."
+            )
 
 st.subheader("What drives the model")
 features = reads.model_parts()["features"]
@@ -270,27 +319,36 @@ if features is not None:
         column_config={
             "feature": "Feature",
             "typical": st.column_config.TextColumn(
-                "Typical value (training median)", width="large"
+                "Typical value (training median; drivers compare with each theatre's own past "
+                "year)",
+                width="large",
             ),
         },
     )
 
 st.subheader("Candidates compared")
 candidates = tables["candidates"]
-if not candidates.empty:
-    chosen = (candidates["estimator"] == found.get("estimator")) & (
-        candidates["feature_set"] == found.get("feature_set")
+if not candidates.empty and "candidate" in candidates:
+    st.caption(
+        "Every candidate, the baselines included, scored on every out-of-sample week. "
+        "'Folds chosen': how often the nested selection picked it. 'In use': the one with the "
+        "lowest Brier score over all of them, fitted on all the data."
     )
-    st.caption("Training backtests each candidate and keeps the lowest pooled Brier score.")
     st.dataframe(
-        candidates.assign(chosen=chosen),
+        candidates[
+            ["candidate", "estimator", "feature_set", "brier", "bss", "roc_auc", "ece"]
+            + [c for c in ("folds_chosen", "in_use") if c in candidates]
+        ],
         hide_index=True,
         column_config={
+            "candidate": "Candidate",
             "estimator": "Estimator",
             "feature_set": "Features",
             "brier": metric_help["brier"],
+            "bss": metric_help["bss"],
             "roc_auc": metric_help["roc_auc"],
             "ece": metric_help["ece"],
-            "chosen": st.column_config.CheckboxColumn("In use"),
+            "folds_chosen": look.count_column("Folds chosen"),
+            "in_use": st.column_config.CheckboxColumn("In use"),
         },
     )

@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from risk.forecast.scores import BANDS
+from risk.forecast.scores import BANDS, TOP_BAND_MIN_LEVEL
 from ui import look, reads, serving, widgets
 
 widgets.page_header("Regional escalation risk")
@@ -23,13 +23,30 @@ if scored:
     st.subheader(f"Week {look.week_label(as_of)}")
     bands = table["band"].value_counts()
     with st.container(horizontal=True):
-        for name in reversed([b for b, _ in BANDS]):
+        for name in reversed([b for b, _, _ in BANDS]):
             st.badge(
                 f"{bands.get(name, 0)} {name}",
                 color={"low": "green", "elevated": "yellow", "high": "orange", "severe": "red"}[
                     name
                 ],
             )
+    found = reads.metadata() or {}
+    in_use = found.get("in_use") or (found.get("backtest") or {}).get("in_use")
+    if found.get("baseline"):
+        st.info(
+            f"The forecaster in use is a baseline, {look.FORECASTER_LABELS.get(in_use, in_use)}: "
+            "no model beat it in the backtest, so these probabilities are that baseline's. See "
+            "the Model page.",
+            icon=":material/info:",
+        )
+    unskilled = table[table["status"].isin(["no skill", "too few surges"])]["theatre"].tolist()
+    if unskilled:
+        st.caption(
+            "Marked with ⚠ in the table: no skill shown in the backtest (the forecaster did no "
+            "better than the theatre's own surge rate, or too few surges to tell): "
+            + ", ".join(unskilled)
+            + "."
+        )
     current_week = reads.latest_complete_week()
     if current_week is not None and current_week > as_of:
         st.info(
@@ -51,6 +68,10 @@ if table.empty:
     st.stop()
 
 shown = table.assign(
+    skill=[
+        "⚠ " + status if status in ("no skill", "too few surges", "no recent data") else f"{s:+.2f}"
+        for status, s in zip(table["status"], table["skill"], strict=True)
+    ],
     probability=table["probability"] * 100,
     expected=table["expected"].round(),
     change=[look.change_in_points(c) or "" for c in table["change"]],
@@ -63,6 +84,7 @@ shown = table.assign(
         "theatre",
         "band",
         "probability",
+        "skill",
         "change",
         "expected",
         "range",
@@ -92,7 +114,17 @@ picked = st.dataframe(
     column_config={
         "theatre": st.column_config.TextColumn("Theatre", width="medium"),
         "band": st.column_config.TextColumn(
-            "Band", help="Surge probability: low <15%, elevated 15-30%, high 30-50%, severe 50%+"
+            "Band",
+            help="Probability and size together: elevated 15%+ and at least 1 excess violent "
+            "incident at stake (probability x the rise a surge takes at the theatre's level), "
+            "high 30%+ and 3+, severe 50%+ and 8+; a theatre under "
+            f"{TOP_BAND_MIN_LEVEL:g} violent incident a week (last 4 weeks) is never severe. "
+            "Sorted by band.",
+        ),
+        "skill": st.column_config.TextColumn(
+            "Skill",
+            help="Brier skill of the forecaster against the theatre's own surge rate in the "
+            "backtest (above 0 beats it); ⚠ marks no skill or too few surges to tell",
         ),
         "probability": st.column_config.ProgressColumn(
             f"P(surge), {horizon} wks",

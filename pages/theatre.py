@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
@@ -26,12 +27,20 @@ latest = reads.latest_scores()
 score = latest[latest["theatre"] == theatre]
 
 # -- the current score ------------------------------------------------------------------------
+status = reads.overview().set_index("theatre")
+mark = status["status"].get(theatre, "ok") if not status.empty else "ok"
 if score.empty:
-    reason = reads.model_parts()["error"] or f"no stored score for {theatre}"
+    reason = (
+        look.STATUS_TEXT[mark]
+        if mark == "no recent data"
+        else reads.model_parts()["error"] or f"no stored score for {theatre}"
+    )
     st.info(f"No surge probability for this theatre: {reason}.", icon=":material/info:")
 else:
     row = score.iloc[0]
     st.subheader(f"Week {look.week_label(row['as_of'])}")
+    if mark != "ok":
+        st.info(f"Read this score with care: {look.STATUS_TEXT[mark]}.", icon=":material/warning:")
     with st.container(horizontal=True):
         st.metric(
             f"Surge probability, next {horizon} weeks",
@@ -56,7 +65,18 @@ else:
         for driver in row["drivers"]:
             st.text(f"• {driver['text']}")
     else:
-        st.text("No feature moves this forecast far from the typical theatre-week.")
+        st.text("No feature moves this forecast far from the theatre's own past year.")
+    st.markdown("**What changed since last week's score**")
+    if pd.isna(row["change"]):
+        st.text("No score for the week before to compare with.")
+    else:
+        moved = reads.changed_since_last_week(theatre, row["as_of"])
+        st.text(
+            f"The probability moved {row['change'] * 100:+.1f} points"
+            + (": " if moved else "; no single feature explains much of it.")
+        )
+        for sentence in moved:
+            st.text(f"• {sentence}")
 
 # -- forecasts against what happened ----------------------------------------------------------
 st.subheader("Forecasts against what happened")
@@ -113,7 +133,7 @@ if backtest is not None and not backtest.empty:
             y=backtest["model"],
             mode="lines",
             line={"color": colour, "width": 2},
-            name="model, out of sample (backtest)",
+            name="forecaster, out of sample (backtest)",
             hovertemplate="backtest forecast, week of %{x|%Y-%m-%d}: %{y:.0%}<extra></extra>",
         ),
         row=1,

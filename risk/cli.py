@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from risk.config import Settings, load_settings
 from risk.forecast.model import ModelError
-from risk.forecast.panel import SurgeTarget
+from risk.forecast.target import TARGETS, SurgeTarget, settings_target
 from risk.incidents.csv_reader import FileProblem
 from risk.incidents.theatres import TheatreFileError, Theatres, load_theatres
 from risk.store.database import Store, StoreError, redact_url
@@ -54,11 +54,7 @@ class Context:
     @property
     def target(self) -> SurgeTarget:
         try:
-            return SurgeTarget(
-                horizon=self.settings.surge_horizon,
-                ratio=self.settings.surge_ratio,
-                min_baseline=self.settings.surge_min_baseline,
-            )
+            return settings_target(self.settings)
         except ValueError as error:
             raise CommandError(f"surge settings: {error}") from None
 
@@ -119,8 +115,11 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
     scored = make_scores(ctx.store, ctx.theatres, ctx.target, model=report.model)
     summary = {
         "model_version": report.model.version,
+        "target": ctx.target.name,
+        "in_use": report.backtest.in_use,
         "estimator": report.backtest.estimator,
         "feature_set": report.backtest.feature_set,
+        "counts_in_use": report.backtest.count_source,
         "training_window": report.model.metadata["training_window"],
         "candidates": report.candidates,
         "pooled": report.backtest.summary["pooled"],
@@ -132,16 +131,30 @@ def cmd_train(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     window = summary["training_window"]
     print(
-        f"model {report.model.version}: trained on {window[0]} .. {window[1]}, chosen by "
-        "backtest (lowest pooled Brier score) from:"
+        f"model {report.model.version}: trained on {window[0]} .. {window[1]}; forecaster in "
+        f"use: {report.backtest.in_use}, chosen by nested backtest (lowest Brier score on weeks "
+        "known before each cut-off) from:"
     )
     print(
-        _table(_rounded(report.candidates), ["estimator", "feature_set", "brier", "roc_auc", "ece"])
+        _table(
+            _rounded(report.candidates),
+            ["candidate", "brier", "bss", "roc_auc", "ece", "folds_chosen", "in_use"],
+        )
     )
-    print("its backtest, pooled:")
+    print("the nested procedure's backtest, pooled:")
     print(_metrics_table(report.backtest.summary["pooled"]))
+    print(_counts_line(report.backtest.summary["counts"]))
     print(f"scored the week of {scored.as_of}")
     return EXIT_OK
+
+
+def _counts_line(counts: dict[str, object]) -> str:
+    return (
+        f"expected violent incidents ({counts['in_use']} in use): MAE {counts['mae']:.2f} "
+        f"(naive {counts['naive_mae']:.2f}), CRPS {counts['crps']:.2f} (naive "
+        f"{counts['naive_crps']:.2f}, zero {counts['zero_crps']:.2f}), 80% intervals held "
+        f"{counts['coverage']:.0%}"
+    )
 
 
 def _rounded(rows: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -159,37 +172,39 @@ def _metrics_table(block: dict[str, dict[str, object]]) -> str:
 
 
 def cmd_backtest(args: argparse.Namespace, ctx: Context) -> int:
-    from risk.forecast.backtest import run_backtest, select_model
+    from risk.forecast.backtest import run_backtest
     from risk.forecast.panel import weekly_panel
 
     panel = weekly_panel(ctx.store, ctx.theatres, ctx.target)
-    candidates = None
-    if args.estimator:
-        result = run_backtest(panel, ctx.target, args.estimator, args.features)
-    else:
-        result, candidates = select_model(panel, ctx.target)
+    result = run_backtest(panel, ctx.target)
     payload = result.as_json()
-    if candidates is not None:
-        payload["candidates"] = candidates
+    payload["candidates"] = result.candidates
     if args.json:
         _print_json(payload)
         return EXIT_OK
     print(ctx.target.describe())
     print(
-        f"model: {result.estimator} on the {result.feature_set} features; "
-        f"{len(result.folds)} folds from {result.folds[0].cutoff.date()}"
+        f"nested backtest: {len(result.folds)} folds from {result.folds[0].cutoff.date()}; "
+        f"forecaster in use: {result.in_use}"
+        + (" (a baseline)" if payload["baseline_in_use"] else "")
     )
-    print("pooled:")
+    print("pooled (model = the nested procedure):")
     print(_metrics_table(payload["pooled"]))
+    print(_counts_line(payload["counts"]))
     rated = [t for t in payload["theatres"] if not t["too_few_positives"]]
     median = payload["median_theatre_auc"]
     print(
-        f"per theatre, model ROC AUC (median {'n/a' if median is None else f'{median:.3f}'} "
-        f"over {len(rated)} theatres with enough positives):"
+        f"per theatre, model ROC AUC and Brier skill (median AUC "
+        f"{'n/a' if median is None else f'{median:.3f}'} over {len(rated)} theatres with enough "
+        "positives):"
     )
     for theatre in payload["theatres"]:
-        auc = theatre["model"]["roc_auc"]
-        note = "too few positives" if theatre["too_few_positives"] else f"{auc:.3f}"
+        model = theatre["model"]
+        note = (
+            "too few positives"
+            if theatre["too_few_positives"]
+            else f"AUC {model['roc_auc']:.3f}, skill {model['bss']:+.3f}"
+        )
         print(f"  {theatre['theatre']}: {note} ({theatre['positives']} positives)")
     return EXIT_OK
 
@@ -208,22 +223,32 @@ def cmd_scores(args: argparse.Namespace, ctx: Context) -> int:
         _print_json(result.as_json())
         return EXIT_OK
     print(f"week of {result.as_of} (model {result.model_version})")
+    print(f"forecaster in use: {result.in_use}; target: {ctx.target.name}")
     rows = [
         {
             "theatre": s.theatre,
-            "probability": f"{s.probability:.0%}",
-            "band": s.band,
+            "probability": "" if s.probability is None else f"{s.probability:.0%}",
+            "band": s.band or "",
             "expected violent (80%)": (
-                f"{s.expected:,.0f} [{s.interval[0]:,.0f}-{s.interval[1]:,.0f}]"
+                ""
+                if s.expected is None or s.interval is None
+                else f"{s.expected:,.0f} [{s.interval[0]:,.0f}-{s.interval[1]:,.0f}]"
             ),
             "change": "" if s.change is None else f"{s.change * 100:+.0f} pts",
+            "status": s.status,
         }
         for s in result.theatres
     ]
-    print(_table(rows, ["theatre", "probability", "band", "expected violent (80%)", "change"]))
+    print(
+        _table(
+            rows, ["theatre", "probability", "band", "expected violent (80%)", "change", "status"]
+        )
+    )
     for score in result.theatres:
         if score.drivers:
             print(f"{score.theatre}: {score.drivers[0].text}")
+        if score.changed:
+            print(f"{score.theatre}, since last week: {score.changed[0]}")
     return EXIT_OK
 
 
@@ -730,23 +755,24 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--json", action="store_true")
     listing = add("batches", cmd_batches, "list ingested batches")
     listing.add_argument("--json", action="store_true")
-    training = add("train", cmd_train, "choose the model by backtest, fit it, store it, score")
+    training = add(
+        "train", cmd_train, "choose the forecaster by nested backtest, fit it, store it, score"
+    )
     training.add_argument("--json", action="store_true")
-    backtest = add("backtest", cmd_backtest, "rolling-origin backtest against the baselines")
+    backtest = add(
+        "backtest", cmd_backtest, "nested rolling-origin backtest of the candidates and baselines"
+    )
     backtest.add_argument("--json", action="store_true")
-    backtest.add_argument(
-        "--estimator",
-        choices=["logistic", "boosting"],
-        help="backtest this estimator only (default: compare all candidates)",
-    )
-    backtest.add_argument(
-        "--features",
-        choices=["full", "compact"],
-        default="full",
-        help="feature set with --estimator",
-    )
     scoring = add("scores", cmd_scores, "score the latest complete week (or --as-of DATE)")
     scoring.add_argument("--json", action="store_true")
+    for sub in (training, backtest, scoring):
+        sub.add_argument(
+            "--target",
+            choices=list(TARGETS),
+            default=argparse.SUPPRESS,
+            help="the surge target: 'default' (a significant rise) or 'acled' (ACLED's rule as "
+            "published); default: $RISK_TARGET or 'default'",
+        )
     scoring.add_argument(
         "--as-of",
         metavar="DATE",
@@ -820,6 +846,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load_settings()
     if getattr(args, "theatres", None) is not None:
         settings = settings.with_overrides(theatres_path=args.theatres)
+    if getattr(args, "target", None) is not None:
+        settings = settings.with_overrides(target=args.target)
     ctx = Context(settings)
     try:
         return args.handler(args, ctx)

@@ -32,6 +32,7 @@ class Settings:
     surge_horizon: int = 4
     surge_ratio: float = 2.0
     surge_min_baseline: float = 1.0
+    target: str = "default"  # a name in risk.forecast.target.TARGETS
 
     def with_overrides(self, **changes: object) -> Settings:
         """Return a copy with the given non-None fields replaced (CLI flags win over env)."""
@@ -65,4 +66,5 @@ def load_settings(environ: os._Environ[str] | dict[str, str] | None = None) -> S
         surge_horizon=int(_number(env, "RISK_SURGE_HORIZON", 4)),
         surge_ratio=_number(env, "RISK_SURGE_RATIO", 2.0),
         surge_min_baseline=_number(env, "RISK_SURGE_MIN_BASELINE", 1.0),
+        target=(env.get("RISK_TARGET") or "default").strip(),
     )

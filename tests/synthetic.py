@@ -3,7 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from risk.forecast.panel import SurgeTarget, build_panel
+from risk.forecast.panel import build_panel
+from risk.forecast.target import SurgeTarget
 
 
 def synthetic_counts(theatres: int = 10, weeks: int = 170, seed: int = 0) -> pd.DataFrame:

@@ -48,12 +48,22 @@ CATEGORY_COLOURS = {
     "strategic": "#7f7f7f",
 }
 FORECASTER_LABELS = {
-    "model": "This model",
+    "model": "The forecaster, as chosen fold by fold (nested)",
+    "logistic": "Logistic regression on every feature",
+    "boosting": "Gradient boosting on a compact feature set",
     "climatology": "Climatology: the theatre's past surge rate",
     "persistence": "Persistence: surge rate after a recent surge, or not",
     "average": "Average: share of surge weeks in the past year",
     "conflictology": "Conflictology: share of 4-week spans with a surge in the past year",
-    "levels": "Recent levels only (violent counts of the last 1, 4, 12 weeks)",
+    "levels": "Levels: gradient boosting on the violent counts of the last 1, 4, 12 weeks",
+}
+# What a theatre's status means, for the overview and theatre pages.
+STATUS_TEXT = {
+    "ok": "",
+    "no skill": "no skill: the forecaster did no better than the theatre's own surge rate in "
+    "the backtest",
+    "too few surges": "too few surges in the backtest to tell whether the forecast has skill",
+    "no recent data": "no recent data: its last week covered by the data is before the scored week",
 }
 # Short names of the model's features (risk.forecast.model.FEATURES), for charts.
 FEATURE_LABELS = {
@@ -108,8 +118,8 @@ def theatre_colour(name: str) -> str:
 
 def band_ranges() -> list[tuple[str, float, float]]:
     """(band, lower, upper) for every band, for shading probability charts."""
-    lowers = [lower for _, lower in BANDS] + [1.0]
-    return [(name, lowers[i], lowers[i + 1]) for i, (name, _) in enumerate(BANDS)]
+    lowers = [lower for _, lower, _ in BANDS] + [1.0]
+    return [(name, lowers[i], lowers[i + 1]) for i, (name, _, _) in enumerate(BANDS)]
 
 
 def week_label(monday: dt.date) -> str:

@@ -20,7 +20,7 @@ from risk.export import safe_csv
 from risk.forecast import panel as panels
 from risk.forecast.model import ModelError, describe_feature
 from risk.forecast.panel import weekly_actors, weekly_counts, weekly_panel
-from risk.forecast.scores import score_history
+from risk.forecast.scores import last_covered_weeks, score_history, what_changed, with_status
 from risk.forecast.training import latest_model, model_metadata
 from risk.incidents.schema import CATEGORIES
 from risk.store import queries
@@ -164,6 +164,27 @@ def _model_parts(key: str) -> dict[str, Any]:
         }
     )
     return {"error": None, "history": model.history, "features": features}
+
+
+@replayable
+@st.cache_data(show_spinner=False, max_entries=16)
+def _changed(data: str, results: str, theatre: str, as_of: dt.date) -> list[str]:
+    try:
+        model = latest_model(store(), target(), theatres())
+    except ModelError:
+        return []
+    rows = _panel(data)
+    rows = rows[rows["theatre"] == theatre].set_index("week")
+    week = pd.Timestamp(as_of)
+    before = week - pd.Timedelta(days=7)
+    if week not in rows.index or before not in rows.index:
+        return []
+    return what_changed(model, rows.loc[week], rows.loc[before])
+
+
+def changed_since_last_week(theatre: str, as_of: dt.date) -> list[str]:
+    """Why a theatre's score moved since the week before, in sentences (empty: nothing to say)."""
+    return _changed(data_key(), results_key(), theatre, as_of)
 
 
 def model_parts() -> dict[str, Any]:
@@ -334,8 +355,12 @@ def _overview(data: str, results: str) -> pd.DataFrame:
 
 
 def overview() -> pd.DataFrame:
-    """Per theatre for the scored week: score, band, change, expected, last 26 weeks."""
-    return _overview(data_key(), results_key())
+    """Per theatre for the scored week: score, band, change, expected, last 26 weeks, and the
+    backtest ``skill`` and ``status`` there; highest band first."""
+    table = _overview(data_key(), results_key())
+    found = metadata()
+    covered = last_covered_weeks(_panel(data_key())) if not table.empty else None
+    return with_status(table, None if found is None else found.get("backtest"), covered)
 
 
 @replayable

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 import streamlit as st
 
 from risk.config import Settings, load_settings
-from risk.forecast.panel import SurgeTarget
+from risk.forecast.target import SurgeTarget, settings_target
 from risk.incidents.theatres import Theatres, load_theatres
 from risk.store import queries
 from risk.store.database import Store, StoreError
@@ -92,12 +92,8 @@ def theatres_key() -> str:
 
 
 def target() -> SurgeTarget:
-    current = settings()
-    return SurgeTarget(
-        horizon=current.surge_horizon,
-        ratio=current.surge_ratio,
-        min_baseline=current.surge_min_baseline,
-    )
+    """The surge target the settings name (RISK_TARGET and the RISK_SURGE_* values)."""
+    return settings_target(settings())
 
 
 class _Serving:

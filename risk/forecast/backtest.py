@@ -1,40 +1,62 @@
-"""Rolling-origin backtest of the model against the field's baselines.
+"""Nested rolling-origin backtest: every candidate forecaster, and the choice among them.
 
 Train on everything before a cut-off whose outcome was known before it (a training row at week
 ``w`` needs ``w + horizon < cut-off``), forecast the next period, move the cut-off forward:
-quarterly folds where there is at least a year to test, else yearly. Every forecast in the
-result is out of sample; the baselines are fitted on the same rows and scored the same way.
+quarterly folds where there is at least a year to test (at most :data:`MAX_FOLDS`, so long
+histories stay affordable), else yearly. Every candidate (the baselines included) is fitted and
+scored in every fold.
+
+The selection is nested: the forecaster of fold ``k`` is the candidate with the lowest Brier
+score on the out-of-sample forecasts whose outcome was known before fold ``k``'s cut-off (the
+earlier folds, plus an inner fold just before the first cut-off). The reported "model" column
+is that procedure's forecast, so the reported skill includes the cost of choosing. The
+forecaster in use from now on is the candidate best on every out-of-sample week.
+
+Counts: the Poisson regression is used only if it beats the naive forecast (the last 4 weeks'
+rate carried over the horizon) on both MAE and CRPS over the backtest; otherwise the naive
+forecast is shown, and the reported count metrics are the one in use's (naive has nothing
+fitted, so its backtest figures involve no choice).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
-from risk.forecast.baselines import (
-    AverageClassifier,
-    ClimatologyClassifier,
-    ConflictologyClassifier,
-    PersistenceClassifier,
+from risk.forecast.metrics import (
+    count_metrics,
+    crps_negative_binomial,
+    enough_cases,
+    probability_metrics,
+    reliability_curve,
 )
-from risk.forecast.metrics import count_metrics, probability_metrics, reliability_curve
 from risk.forecast.model import (
     CANDIDATES,
-    LEVEL_FEATURES,
+    COUNT_FEATURES,
     MIN_TRAIN_WEEKS,
     ModelError,
+    calibrate_spread,
     check_trainable,
-    fit_model,
-    make_classifier,
+    make_candidate,
+    make_count_model,
+    naive_expected,
+    negative_binomial_interval,
     training_rows,
 )
-from risk.forecast.panel import SurgeTarget, week_numbers
+from risk.forecast.panel import week_numbers
+from risk.forecast.target import SurgeTarget
 
-FORECASTS = ("model", "climatology", "persistence", "average", "conflictology", "levels")
+# "model" is the nested procedure; then every candidate under its own name.
+FORECASTS = ("model", *CANDIDATES)
 QUARTER, YEAR = 13, 52
+MAX_FOLDS = 8
+INNER_WEEKS = 26  # the inner fold before the first cut-off: selection data for fold 0
+COUNT_SOURCES = ("model", "naive")
 
 
 @dataclass(frozen=True)
@@ -45,6 +67,7 @@ class Fold:
     train_rows: int
     test_rows: int
     test_positives: int
+    chosen: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -54,6 +77,7 @@ class Fold:
             "train_rows": self.train_rows,
             "test_rows": self.test_rows,
             "test_positives": self.test_positives,
+            "chosen": self.chosen,
         }
 
 
@@ -65,15 +89,25 @@ class BacktestResult:
     folds: list[Fold]
     predictions: pd.DataFrame  # theatre, week, label, future_violent, one column per forecast
     summary: dict[str, Any] = field(default_factory=dict)
+    in_use: str = ""
+    count_source: str = "model"
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    calibration: pd.DataFrame | None = None  # out-of-sample count forecasts of the one in use
 
     def as_json(self) -> dict[str, Any]:
         return {
             "target": self.target.as_dict(),
+            "selection": "nested",
+            "in_use": self.in_use,
+            "baseline_in_use": self.in_use in _BASELINE_NAMES,
             "estimator": self.estimator,
             "feature_set": self.feature_set,
             "folds": [f.as_json() for f in self.folds],
             **self.summary,
         }
+
+
+_BASELINE_NAMES = ("climatology", "persistence", "average", "conflictology")
 
 
 def fold_cutoffs(rows: pd.DataFrame, horizon: int) -> tuple[list[int], int]:
@@ -87,7 +121,8 @@ def fold_cutoffs(rows: pd.DataFrame, horizon: int) -> tuple[list[int], int]:
             f"outcomes; a backtest needs more than {MIN_TRAIN_WEEKS + horizon} (a year to train "
             "on, then weeks to test)"
         )
-    step = QUARTER if last - first + 1 >= YEAR else YEAR
+    span = last - first + 1
+    step = max(QUARTER, math.ceil(span / MAX_FOLDS)) if span >= YEAR else YEAR
     return list(range(first, last + 1, step)), step
 
 
@@ -96,43 +131,99 @@ def training_mask(weeks: np.ndarray, cutoff: int, horizon: int) -> np.ndarray:
     return weeks + horizon < cutoff
 
 
-def run_backtest(
-    panel: pd.DataFrame,
+def candidate_forecasts(
+    train: pd.DataFrame,
+    test: pd.DataFrame,
     target: SurgeTarget,
-    estimator: str = "logistic",
-    feature_set: str = "full",
+    candidates: tuple[str, ...] = tuple(CANDIDATES),
+) -> pd.DataFrame:
+    """Each candidate's probability and both count forecasts (mean and spread) for ``test``."""
+    y = train["label"].astype(int)
+    part = test[["theatre", "week", "label", "future_violent", "violent_mean_4"]].copy()
+    for name in candidates:
+        part[name] = make_candidate(name, target).fit(train, y).predict_proba(test)[:, 1]
+    poisson = make_count_model(COUNT_FEATURES).fit(train, train["future_violent"])
+    actual = train["future_violent"].to_numpy()
+    for source, fitted, forecast in (
+        ("model", poisson.predict(train), poisson.predict(test)),
+        ("naive", naive_expected(train, target.horizon), naive_expected(test, target.horizon)),
+    ):
+        pooled, per_theatre = calibrate_spread(train, fitted, actual)
+        part[f"{source}_mean"] = np.clip(forecast, 1e-6, None)
+        part[f"{source}_spread"] = test["theatre"].map(per_theatre).fillna(pooled).to_numpy()
+    return part
+
+
+def _crps(frame: pd.DataFrame, source: str) -> np.ndarray:
+    return crps_negative_binomial(
+        frame["future_violent"].to_numpy(),
+        frame[f"{source}_mean"].to_numpy(),
+        frame[f"{source}_spread"].to_numpy(),
+    )
+
+
+def choose(pool: pd.DataFrame) -> str:
+    """The candidate with the lowest Brier score on ``pool`` (climatology when it cannot tell)."""
+    if pool.empty or pool["label"].nunique() < 2:
+        return "climatology"
+    y = pool["label"].to_numpy(dtype=float)
+    # Ties (e.g. identical baselines) go to the first listed, the simpler one.
+    scores = {
+        name: float(np.mean((pool[name].to_numpy() - y) ** 2))
+        for name in CANDIDATES
+        if name in pool.columns
+    }
+    return min(scores, key=scores.__getitem__)
+
+
+def run_backtest(
+    panel: pd.DataFrame, target: SurgeTarget, candidates: tuple[str, ...] | None = None
 ) -> BacktestResult:
-    """Out-of-sample forecasts of the model and every baseline over rolling folds."""
+    """The nested backtest (see the module docstring) among ``candidates`` (default: all; the
+    baselines are always among them)."""
+    chosen = tuple(CANDIDATES) if candidates is None else candidates
+    unknown = [name for name in chosen if name not in CANDIDATES]
+    if unknown:
+        raise ModelError(f"unknown candidate {unknown[0]!r}; use one of {', '.join(CANDIDATES)}")
+    names = tuple(n for n in CANDIDATES if n in _BASELINE_NAMES or n in chosen)
+    # Many small fits: OpenMP threads cost more than they give (100x slower under load).
+    with threadpool_limits(limits=1):
+        return _run_backtest(panel, target, names)
+
+
+def _run_backtest(
+    panel: pd.DataFrame, target: SurgeTarget, names: tuple[str, ...]
+) -> BacktestResult:
     rows = training_rows(panel).reset_index(drop=True)
     check_trainable(rows)
     weeks = week_numbers(rows["week"])
     cutoffs, step = fold_cutoffs(rows, target.horizon)
+    horizon = target.horizon
+    # The inner fold: its forecasts only serve to choose fold 0's forecaster.
+    inner_cut = cutoffs[0] - INNER_WEEKS
+    inner_train = rows[training_mask(weeks, inner_cut, horizon)]
+    inner_test = rows[(weeks >= inner_cut) & training_mask(weeks, cutoffs[0], horizon)]
+    seen: list[pd.DataFrame] = []
+    if inner_train["label"].nunique() == 2 and not inner_test.empty:
+        inner = candidate_forecasts(inner_train, inner_test, target, names)
+        inner["_week"] = week_numbers(inner["week"])
+        seen.append(inner)
     parts, folds = [], []
     for cutoff in cutoffs:
-        train = rows[training_mask(weeks, cutoff, target.horizon)]
+        train = rows[training_mask(weeks, cutoff, horizon)]
         test = rows[(weeks >= cutoff) & (weeks < cutoff + step)]
-        y = train["label"].astype(int)
-        if test.empty or y.nunique() < 2:
+        if test.empty or train["label"].nunique() < 2:
             continue
-        try:
-            model = fit_model(train, target, estimator, feature_set)
-        except ModelError:
-            continue  # too little training data yet for this cut-off
-        levels = make_classifier(estimator, LEVEL_FEATURES).fit(train, y)
-        expected, lower, upper = model.expected(test)
-        part = test[["theatre", "week", "label", "future_violent"]].copy()
+        pool = pd.concat(seen, ignore_index=True) if seen else pd.DataFrame()
+        if not pool.empty:
+            pool = pool[training_mask(pool["_week"].to_numpy(), cutoff, horizon)]
+        chosen = choose(pool)
+        part = candidate_forecasts(train, test, target, names)
+        part["_week"] = week_numbers(part["week"])
+        seen.append(part.copy())
         part["fold"] = len(folds)
-        part["model"] = model.probability(test)
-        part["levels"] = levels.predict_proba(test)[:, 1]
-        for name, baseline in (
-            ("climatology", ClimatologyClassifier()),
-            ("persistence", PersistenceClassifier(recent=target.horizon)),
-            ("average", AverageClassifier(horizon=target.horizon)),
-            ("conflictology", ConflictologyClassifier()),
-        ):
-            part[name] = baseline.fit(train, y).predict_proba(test)[:, 1]
-        part["expected"], part["lower"], part["upper"] = expected, lower, upper
-        part["naive_expected"] = test["violent_mean_4"] * target.horizon
+        part["chosen"] = chosen
+        part["model"] = part[chosen]
         parts.append(part)
         start = pd.Timestamp("1970-01-05") + pd.Timedelta(weeks=cutoff)
         folds.append(
@@ -143,84 +234,164 @@ def run_backtest(
                 train_rows=len(train),
                 test_rows=len(test),
                 test_positives=int(test["label"].sum()),
+                chosen=chosen,
             )
         )
     if not parts:
         raise ModelError("too little data to backtest: no fold had both outcomes in training")
-    predictions = pd.concat(parts, ignore_index=True)
-    result = BacktestResult(target, estimator, feature_set, folds, predictions)
-    result.summary = summarise(predictions)
+    predictions = pd.concat(parts, ignore_index=True).drop(columns="_week")
+    for source in COUNT_SOURCES:
+        predictions[f"{source}_crps"] = _crps(predictions, source)
+    everything = pd.concat(seen, ignore_index=True)
+    in_use = choose(everything)
+    # Counts: the regression is used only if it beats naive on both MAE and CRPS out of sample.
+    model_better = predictions["model_crps"].mean() < predictions["naive_crps"].mean() and np.mean(
+        np.abs(predictions["future_violent"] - predictions["model_mean"])
+    ) < np.mean(np.abs(predictions["future_violent"] - predictions["naive_mean"]))
+    count_source = "model" if model_better else "naive"
+    predictions["expected"] = predictions[f"{count_source}_mean"]
+    predictions["spread"] = predictions[f"{count_source}_spread"]
+    predictions["lower"], predictions["upper"] = negative_binomial_interval(
+        predictions["expected"].to_numpy(), predictions["spread"].to_numpy()
+    )
+    predictions["naive_expected"] = predictions["naive_mean"]
+    estimator, feature_set = CANDIDATES[in_use]
+    result = BacktestResult(
+        target, estimator, feature_set or in_use, folds, predictions, in_use=in_use
+    )
+    result.count_source = count_source
+    result.summary = summarise(predictions, in_use, count_source)
+    result.candidates = candidate_table(predictions, in_use)
+    result.calibration = predictions[["theatre", "week", "future_violent"]].assign(
+        expected=predictions[f"{count_source}_mean"]
+    )
     return result
 
 
 def _block(frame: pd.DataFrame) -> dict[str, Any]:
     y = frame["label"].astype(int).to_numpy()
     climatology = frame["climatology"].to_numpy()
-    return {name: probability_metrics(y, frame[name].to_numpy(), climatology) for name in FORECASTS}
+    return {
+        name: probability_metrics(y, frame[name].to_numpy(), climatology)
+        for name in FORECASTS
+        if name in frame.columns
+    }
 
 
-def summarise(predictions: pd.DataFrame) -> dict[str, Any]:
+def _counts(frame: pd.DataFrame, source: str) -> dict[str, Any]:
+    """The count forecast in use (``source``) against naive and zero: MAE, CRPS, coverage."""
+    actual = frame["future_violent"].to_numpy(dtype=float)
+    found = {}
+    for name in COUNT_SOURCES:
+        mean = frame[f"{name}_mean"].to_numpy()
+        lower, upper = negative_binomial_interval(mean, frame[f"{name}_spread"].to_numpy())
+        found[name] = count_metrics(actual, mean, lower, upper)
+        found[name]["crps"] = float(frame[f"{name}_crps"].mean())
+    shown = found[source]
+    return {
+        "mae": shown["mae"],
+        "naive_mae": found["naive"]["mae"],
+        "crps": shown["crps"],
+        "naive_crps": found["naive"]["crps"],
+        "zero_crps": float(np.mean(np.abs(actual))),  # CRPS of a point forecast at 0
+        "coverage": shown["coverage"],
+        "regression_mae": found["model"]["mae"],
+        "regression_crps": found["model"]["crps"],
+        "regression_coverage": found["model"]["coverage"],
+        "n": shown["n"],
+    }
+
+
+def summarise(
+    predictions: pd.DataFrame, in_use: str = "model", count_source: str = "model"
+) -> dict[str, Any]:
     """Pooled and per-theatre metrics, reliability points and count-forecast accuracy."""
     pooled = _block(predictions)
     theatres = []
     for theatre, part in predictions.groupby("theatre", sort=False):
         block = _block(part)
         positives = int(part["label"].sum())
+        counts = _counts(part, count_source)
         theatres.append(
             {
                 "theatre": theatre,
                 "positives": positives,
-                "too_few_positives": block["model"]["roc_auc"] is None,
+                "too_few_positives": not enough_cases(positives, len(part)),
+                "skill": block["model"]["bss"],
                 **block,
-                "counts": count_metrics(
-                    part["future_violent"], part["expected"], part["lower"], part["upper"]
-                ),
+                "counts": {
+                    "mae": counts["mae"],
+                    "coverage": counts["coverage"],
+                    "n": counts["n"],
+                    "crps": counts["crps"],
+                    "naive_mae": counts["naive_mae"],
+                    "naive_crps": counts["naive_crps"],
+                    "zero_crps": counts["zero_crps"],
+                },
             }
         )
-    rated = [t["model"]["roc_auc"] for t in theatres if not t["too_few_positives"]]
+    rated = [t for t in theatres if not t["too_few_positives"]]
+    beating = [t for t in rated if (t["model"]["bss"] or 0) > 0]
+    counts = _counts(predictions, count_source)
+    counts["in_use"] = count_source
+    levels = pooled.get("levels") or {}
+    margin = {
+        metric: (
+            None
+            if pooled["model"][metric] is None or levels.get(metric) is None
+            else pooled["model"][metric] - levels[metric]
+        )
+        for metric in ("bss", "roc_auc", "brier")
+    }
     return {
         "pooled": pooled,
         "theatres": theatres,
-        "median_theatre_auc": float(np.median(rated)) if rated else None,
+        "median_theatre_auc": (
+            float(np.median([t["model"]["roc_auc"] for t in rated])) if rated else None
+        ),
         "theatres_rated": len(rated),
+        "theatres_beating_climatology": len(beating),
+        "share_beating_climatology": len(beating) / len(rated) if rated else None,
+        "margin_over_levels": margin,
         "reliability": reliability_curve(
             predictions["label"].astype(int).to_numpy(), predictions["model"].to_numpy()
         ),
-        "counts": count_metrics(
-            predictions["future_violent"],
-            predictions["expected"],
-            predictions["lower"],
-            predictions["upper"],
-        ),
-        # Reference for the count forecast: the last 4 weeks' rate carried over the horizon.
-        "counts_naive_mae": float(
-            np.mean(np.abs(predictions["future_violent"] - predictions["naive_expected"]))
-        ),
+        "counts": counts,
+        "counts_naive_mae": counts["naive_mae"],
     }
 
 
-def select_model(
-    panel: pd.DataFrame, target: SurgeTarget, candidates: tuple[tuple[str, str], ...] = CANDIDATES
-) -> tuple[BacktestResult, list[dict[str, Any]]]:
-    """Backtest each candidate (estimator, feature set); keep the best pooled Brier score.
+def candidate_table(predictions: pd.DataFrame, in_use: str) -> list[dict[str, Any]]:
+    """A row per candidate with its pooled out-of-sample scores (all folds)."""
+    y = predictions["label"].astype(int).to_numpy()
+    climatology = predictions["climatology"].to_numpy()
+    table = []
+    for name, (estimator, feature_set) in CANDIDATES.items():
+        if name not in predictions.columns:
+            continue
+        metrics = probability_metrics(y, predictions[name].to_numpy(), climatology)
+        table.append(
+            {
+                "candidate": name,
+                "estimator": estimator,
+                "feature_set": feature_set or name,
+                "brier": metrics["brier"],
+                "bss": metrics["bss"],
+                "roc_auc": metrics["roc_auc"],
+                "ece": metrics["ece"],
+                "folds_chosen": int(predictions.groupby("fold")["chosen"].first().eq(name).sum()),
+                "in_use": name == in_use,
+            }
+        )
+    return table
 
-    Returns the winner's backtest and a row per candidate with its pooled scores.
-    """
-    results = [
-        run_backtest(panel, target, estimator, features) for estimator, features in candidates
-    ]
-    table = [
-        {
-            "estimator": r.estimator,
-            "feature_set": r.feature_set,
-            "brier": r.summary["pooled"]["model"]["brier"],
-            "roc_auc": r.summary["pooled"]["model"]["roc_auc"],
-            "ece": r.summary["pooled"]["model"]["ece"],
-        }
-        for r in results
-    ]
-    best = min(results, key=lambda r: r.summary["pooled"]["model"]["brier"])
-    return best, table
+
+def select_model(
+    panel: pd.DataFrame, target: SurgeTarget, candidates: tuple[str, ...] | None = None
+) -> tuple[BacktestResult, list[dict[str, Any]]]:
+    """The nested backtest and its candidate table (kept for callers of the old API)."""
+    result = run_backtest(panel, target, candidates)
+    return result, result.candidates
 
 
 __all__ = ["FORECASTS", "BacktestResult", "Fold", "run_backtest", "select_model"]

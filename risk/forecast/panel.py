@@ -1,4 +1,4 @@
-"""The weekly theatre panel: counts per theatre and ISO week, features, and the surge target.
+"""The weekly theatre panel: counts per theatre and ISO week, features, and the surge labels.
 
 Counting runs in the database (GROUP BY theatre, week, category), so the panel of a store with
 a million incidents is built from a few thousand grouped rows. Every feature at week ``w`` uses
@@ -9,60 +9,29 @@ Real data has holes and overlaps (README, "Coverage, sources and precision"): a 
 that no committed load covers is missing (``covered`` False, counts NaN), never zero; a week
 covered by several sources is counted from one (``source``), the highest in the theatres file's
 priority; events dated only to a span longer than a week are left out of weekly counts.
+
+Tried on real data and not used by the model (they did not improve the nested backtest on UCDP
+GED Syria at governorate level, README "The escalation model"), but kept in the panel for
+re-evaluation on ACLED data: event-type mix (``remote_share_4``, ``strategic_share_4``; UCDP
+has no event types, so untestable there), ``actors_vs_year`` and the spatial lag over the
+nearest theatres by incident centroid (``neighbours_ratio_4_12``, ``neighbours_surging_4``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from risk.forecast.target import SurgeTarget, surge_labels, surge_weeks
 from risk.incidents.places import load_country_index
 from risk.incidents.schema import CATEGORIES
 from risk.incidents.theatres import DEFAULT_SOURCES, OTHER, Theatres
 from risk.store.database import Store, incidents, places
 from risk.store.queries import coverage_ranges, theatre_column
-
-
-@dataclass(frozen=True)
-class SurgeTarget:
-    """ACLED's Subnational Surge Tracker rule, as a forecasting target.
-
-    Week ``v`` is a surge week when its violent incidents are at least ``ratio`` times the mean
-    of the four weeks before and that mean is at least ``min_baseline``. The label at week ``w``
-    is 1 when a surge week falls in ``w+1 .. w+horizon``.
-    """
-
-    horizon: int = 4
-    ratio: float = 2.0
-    min_baseline: float = 1.0
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.horizon <= 26:
-            raise ValueError(f"horizon must be 1-26 weeks, not {self.horizon}")
-        if self.ratio <= 1:
-            raise ValueError(f"ratio must be above 1, not {self.ratio}")
-        if self.min_baseline < 0:
-            raise ValueError(f"min_baseline must be 0 or more, not {self.min_baseline}")
-
-    def describe(self) -> str:
-        """The definition in words, for the README, the model page and the CLI."""
-        ratio = f"{self.ratio:g}"
-        return (
-            f"A theatre surges in a week when its violent incidents (battles, explosions and "
-            f"remote violence, violence against civilians, riots, and excessive force against "
-            f"protesters) are at least {ratio} times its weekly average over the four weeks "
-            f"before, and that average is at least {self.min_baseline:g} a week. The forecast is "
-            f"the probability that at least one surge week happens in the next {self.horizon} "
-            f"weeks."
-        )
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
 
 
 def week_start(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
@@ -275,6 +244,45 @@ def choose_sources(
     return chosen[["theatre", "week", "source", "days"]].reset_index(drop=True)
 
 
+def theatre_centroids(store: Store, theatres: Theatres) -> dict[str, tuple[float, float]]:
+    """Each theatre's incident centroid (mean latitude and longitude), for neighbour features."""
+    with store.read() as connection:
+        theatre = theatre_column(connection, theatres)
+        query = (
+            sa.select(
+                theatre, sa.func.avg(incidents.c.latitude), sa.func.avg(incidents.c.longitude)
+            )
+            .where(incidents.c.latitude.is_not(None), incidents.c.longitude.is_not(None))
+            .group_by(sa.literal_column("theatre"))
+        )
+        rows = connection.execute(query).all()
+    return {name: (float(lat), float(lon)) for name, lat, lon in rows if name != OTHER}
+
+
+NEIGHBOURS = 3
+
+
+def nearest_neighbours(
+    centroids: dict[str, tuple[float, float]], count: int = NEIGHBOURS
+) -> dict[str, list[str]]:
+    """The ``count`` theatres whose centroids are nearest each theatre's (great-circle)."""
+    names = list(centroids)
+    if len(names) < 2:
+        return {name: [] for name in names}
+    lat, lon = np.radians(np.array([centroids[n] for n in names])).T
+    # Haversine distances between every pair of centroids.
+    a = (
+        np.sin((lat[:, None] - lat[None, :]) / 2) ** 2
+        + np.cos(lat[:, None])
+        * np.cos(lat[None, :])
+        * np.sin((lon[:, None] - lon[None, :]) / 2) ** 2
+    )
+    distance = 2 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+    np.fill_diagonal(distance, np.inf)
+    order = np.argsort(distance, axis=1)[:, : min(count, len(names) - 1)]
+    return {name: [names[j] for j in order[i]] for i, name in enumerate(names)}
+
+
 def _change_category(current: pd.Series, baseline: pd.Series) -> pd.Series:
     """ACLED's change map: -1 large decrease, 0 limited, 1 moderate, 2 large increase."""
     change = (current - baseline) / baseline.where(baseline > 0)
@@ -288,19 +296,9 @@ def _change_category(current: pd.Series, baseline: pd.Series) -> pd.Series:
     return category
 
 
-def surge_weeks(violent: pd.Series, target: SurgeTarget) -> pd.Series:
-    """Surge weeks of one theatre's weekly violent counts (consecutive weeks, in order)."""
-    baseline = violent.shift(1).rolling(4, min_periods=4).mean()
-    return (baseline >= target.min_baseline) & (violent >= target.ratio * baseline)
-
-
-def surge_labels(surge: pd.Series, horizon: int) -> pd.Series:
-    """1.0 when a surge week falls in the next ``horizon`` weeks, NaN where not yet known."""
-    ahead = surge.astype(float)[::-1].rolling(horizon, min_periods=horizon).max()[::-1]
-    return ahead.shift(-1)
-
-
-SIMULATIONS = 400
+# 200 futures: the probability to within about 0.035, at half the cost of 400 (a 100-theatre,
+# 10-year panel must rebuild in under two minutes).
+SIMULATIONS = 200
 
 
 def _count_noise_surge_probability(
@@ -334,7 +332,7 @@ def _count_noise_surge_probability(
     for step in range(target.horizon):
         baseline = weeks[:, :, step : step + 4].mean(axis=2)
         count = weeks[:, :, step + 4]
-        surged |= (baseline >= target.min_baseline) & (count >= target.ratio * baseline)
+        surged |= count >= target.threshold(baseline)
     return pd.Series(surged.mean(axis=1), index=violent.index)
 
 
@@ -350,15 +348,30 @@ def _theatre_features(group: pd.DataFrame, target: SurgeTarget) -> pd.DataFrame:
     group["incidents_mean_4"] = group["incidents"].rolling(4, min_periods=1).mean()
     group["actors_mean_4"] = group["actors"].rolling(4, min_periods=1).mean()
     group["fatalities_per_violent_4"] = group["fatalities_mean_4"] / (recent + 1)
+    # Event-type mix over the last 4 weeks: shelling and air strikes (remote violence), and
+    # strategic developments such as troop movements, which often precede fighting.
+    violent_4 = violent.rolling(4, min_periods=1).sum()
+    incidents_4 = group["incidents"].astype(float).rolling(4, min_periods=1).sum()
+    remote_4 = group["n_remote_violence"].astype(float).rolling(4, min_periods=1).sum()
+    strategic_4 = group["n_strategic"].astype(float).rolling(4, min_periods=1).sum()
+    group["remote_share_4"] = remote_4 / (violent_4 + 1)
+    group["strategic_share_4"] = strategic_4 / (incidents_4 + 1)
+    # More distinct actors than over the past year: new actors entering.
+    actors = group["actors"].astype(float)
+    group["actors_vs_year"] = (actors.rolling(4, min_periods=1).mean() + 0.5) / (
+        actors.rolling(52, min_periods=1).mean() + 0.5
+    )
     std_52 = violent.rolling(52, min_periods=8).std()
     group["volatility_52"] = (std_52 / (group["violent_mean_52"] + 1)).fillna(0)
     # A surge is known only when the week and the four before it are covered by one source:
-    # a change of source or a gap must not make (or hide) a surge by itself.
+    # a change of source or a gap must not make (or hide) a surge by itself. Unknown weeks
+    # count as no surge in the features; the label stays unknown there.
     source = group["source"].fillna("")
     known = violent.notna() & violent.shift(1).rolling(4, min_periods=4).count().eq(4)
     for lag in range(1, 5):
         known &= source.shift(lag).eq(source)
-    surge = surge_weeks(violent, target) & known
+    surge_or_unknown = surge_weeks(violent, target).where(known)
+    surge = surge_or_unknown == 1
     group["surge"] = surge
     group["surge_known"] = known
     group["surges_52"] = surge.astype(int).rolling(52, min_periods=1).sum()
@@ -383,7 +396,7 @@ def _theatre_features(group: pd.DataFrame, target: SurgeTarget) -> pd.DataFrame:
         violent.rolling(52, min_periods=8).var(),
         target,
     )
-    group["label"] = surge_labels(surge.astype(float).where(known), target.horizon)
+    group["label"] = surge_labels(surge_or_unknown, target.horizon)
     future = violent[::-1].rolling(target.horizon, min_periods=target.horizon).sum()[::-1]
     group["future_violent"] = future.shift(-1)
     return group
@@ -408,12 +421,14 @@ def weekly_panel(
     rows = theatre_places(store, theatres)
     groups = theatre_countries(store, theatres, rows)
     coverage = weekly_coverage(coverage_ranges(store), covered_countries(theatres, rows))
+    centroids = theatre_centroids(store, theatres)
     return build_panel(
         counts,
         actors,
         target,
         theatres.names,
         groups,
+        centroids,
         coverage=coverage,
         priority=theatres.source_priority,
     )
@@ -425,6 +440,7 @@ def build_panel(
     target: SurgeTarget,
     order: list[str],
     groups: dict[str, str] | None = None,
+    centroids: dict[str, tuple[float, float]] | None = None,
     *,
     coverage: pd.DataFrame | None = None,
     priority: Callable[[str], tuple[str, ...]] | None = None,
@@ -526,10 +542,43 @@ def build_panel(
         lambda s: s.shift(4).rolling(12, min_periods=1).mean()
     )
     panel["peers_ratio_4_12"] = (peer_recent + 0.5) / (peer_before.fillna(0) + 0.5)
+    panel = _neighbour_features(panel, nearest_neighbours(centroids or {}))
     rank = {name: i for i, name in enumerate(order)}
     panel["_order"] = panel["theatre"].map(rank).fillna(len(rank))
     panel = panel.sort_values(["_order", "week"]).drop(columns="_order")
     return panel.reset_index(drop=True)
+
+
+def _neighbour_features(panel: pd.DataFrame, neighbours: dict[str, list[str]]) -> pd.DataFrame:
+    """Spatial lag: the nearest theatres' violence (last 4 weeks against the 12 before) and
+    their surge weeks over the last 4 weeks. Neutral (ratio 1, no surges) without centroids."""
+    wide = panel.pivot_table(index="week", columns="theatre", values="violent", aggfunc="sum")
+    surges = panel.pivot_table(index="week", columns="theatre", values="surge", aggfunc="sum")
+    recent = wide.rolling(4, min_periods=1).mean()
+    before = wide.shift(4).rolling(12, min_periods=1).mean().fillna(0)
+    surged = surges.astype(float).rolling(4, min_periods=1).sum()
+    ratio_rows, surge_rows = [], []
+    for theatre in wide.columns:
+        near = [n for n in neighbours.get(theatre, []) if n in wide.columns]
+        if near:
+            ratio = (recent[near].sum(axis=1) + 0.5) / (before[near].sum(axis=1) + 0.5)
+            surging = surged[near].sum(axis=1)
+        else:
+            ratio = pd.Series(1.0, index=wide.index)
+            surging = pd.Series(0.0, index=wide.index)
+        ratio_rows.append(
+            pd.DataFrame({"theatre": theatre, "week": wide.index.to_numpy(), "r": ratio.to_numpy()})
+        )
+        surge_rows.append(
+            pd.DataFrame(
+                {"theatre": theatre, "week": wide.index.to_numpy(), "s": surging.to_numpy()}
+            )
+        )
+    lag = pd.concat(ratio_rows).merge(pd.concat(surge_rows), on=["theatre", "week"])
+    panel = panel.merge(lag, on=["theatre", "week"], how="left")
+    panel["neighbours_ratio_4_12"] = panel.pop("r").fillna(1.0)
+    panel["neighbours_surging_4"] = panel.pop("s").fillna(0.0)
+    return panel
 
 
 def latest_complete_week(last_event: dt.date, as_of: dt.date | None = None) -> pd.Timestamp:

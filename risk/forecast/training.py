@@ -1,8 +1,8 @@
-"""Training: build the panel, choose the specification by backtest, fit, and keep the model.
+"""Training: build the panel, run the nested backtest, fit the forecaster it chose, keep it.
 
 The model in use is the newest in the store. It carries its backtest (metrics against every
 baseline and the out-of-sample forecasts per theatre-week), so the dashboard shows how good it
-is without recomputing anything.
+is without recomputing anything. When a baseline forecasts best, the baseline is what is kept.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ import sqlalchemy as sa
 
 from risk.forecast.backtest import BacktestResult, select_model
 from risk.forecast.model import (
-    CANDIDATES,
     ModelError,
     SurgeModel,
     dump_model,
     fit_model,
     load_model_bytes,
 )
-from risk.forecast.panel import SurgeTarget, weekly_panel
+from risk.forecast.panel import weekly_panel
+from risk.forecast.target import SurgeTarget
 from risk.incidents.theatres import Theatres
 from risk.store.database import Store, models, utc_now
 
@@ -53,22 +53,32 @@ def train(
     *,
     panel: pd.DataFrame | None = None,
     save: bool = True,
-    candidates: tuple[tuple[str, str], ...] = CANDIDATES,
+    candidates: tuple[str, ...] | None = None,
 ) -> TrainReport:
-    """Choose, fit and (unless ``save`` is False) store a model; ModelError when data is thin."""
+    """Choose, fit and (unless ``save`` is False) store a model; ModelError when data is thin.
+
+    ``candidates`` limits the model candidates the nested backtest compares (the baselines
+    are always compared); default: all of risk.forecast.model.CANDIDATES.
+    """
     clock = time.perf_counter()
     if panel is None:
         panel = weekly_panel(store, theatres, target)
     panel_seconds = time.perf_counter() - clock
     best, compared = select_model(panel, target, candidates)
     backtest_seconds = time.perf_counter() - clock - panel_seconds
-    model = fit_model(panel, target, best.estimator, best.feature_set)
+    model = fit_model(
+        panel,
+        target,
+        best.in_use,
+        count_source=best.count_source,
+        calibration=best.calibration,
+    )
     created = utc_now()
     model.history = best.predictions[
         ["theatre", "week", "label", "model", "climatology", "expected", "lower", "upper"]
     ].copy()
     model.metadata.update(
-        version=f"{created:%Y%m%dT%H%M%S}-{best.estimator}-{best.feature_set}",
+        version=f"{created:%Y%m%dT%H%M%S}-{best.in_use}",
         created_at=created.isoformat(),
         theatres_digest=theatres_digest(theatres),
         backtest=best.as_json(),

@@ -57,7 +57,7 @@ from risk.store.database import (
 from risk.store.ingest import ingest_file, withdraw_events
 
 if TYPE_CHECKING:
-    from risk.forecast.panel import SurgeTarget
+    from risk.forecast.target import SurgeTarget
     from risk.incidents.theatres import Theatres
 
 _LOCK_NAME = "refresh"
@@ -588,13 +588,9 @@ def run_refresh(
 
                 theatres = load_theatres(settings.theatres_path)
             if target is None:
-                from risk.forecast.panel import SurgeTarget
+                from risk.forecast.target import settings_target
 
-                target = SurgeTarget(
-                    horizon=settings.surge_horizon,
-                    ratio=settings.surge_ratio,
-                    min_baseline=settings.surge_min_baseline,
-                )
+                target = settings_target(settings)
             changed = (record.added + record.updated + record.withdrawn) > 0
             record.model = _update_model(store, theatres, target, config, changed, say)
     except _LeaseLost as error:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from risk.forecast.panel import SurgeTarget
+from risk.forecast.target import SurgeTarget
 from risk.incidents.theatres import load_theatres
 from risk.refresh.runs import (
     RefreshBusy,
