@@ -69,7 +69,7 @@ if table.empty:
 
 shown = table.assign(
     skill=[
-        "⚠ " + status if status in ("no skill", "too few surges", "no recent data") else f"{s:+.2f}"
+        "⚠ " + status if status != "ok" else f"{s:+.2f}"
         for status, s in zip(table["status"], table["skill"], strict=True)
     ],
     probability=table["probability"] * 100,

@@ -32,7 +32,7 @@ mark = status["status"].get(theatre, "ok") if not status.empty else "ok"
 if score.empty:
     reason = (
         look.STATUS_TEXT[mark]
-        if mark == "no recent data"
+        if mark in ("no recent data", "too little history")
         else reads.model_parts()["error"] or f"no stored score for {theatre}"
     )
     st.info(f"No surge probability for this theatre: {reason}.", icon=":material/info:")

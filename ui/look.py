@@ -64,6 +64,8 @@ STATUS_TEXT = {
     "the backtest",
     "too few surges": "too few surges in the backtest to tell whether the forecast has skill",
     "no recent data": "no recent data: its last week covered by the data is before the scored week",
+    "too little history": "too little history: the data covering it starts too recently for "
+    "the forecast's features",
 }
 # Short names of the model's features (risk.forecast.model.FEATURES), for charts.
 FEATURE_LABELS = {

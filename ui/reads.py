@@ -359,7 +359,11 @@ def overview() -> pd.DataFrame:
     backtest ``skill`` and ``status`` there; highest band first."""
     table = _overview(data_key(), results_key())
     found = metadata()
-    covered = last_covered_weeks(_panel(data_key())) if not table.empty else None
+    covered = (
+        last_covered_weeks(_panel(data_key()), up_to=table["week"].max())
+        if not table.empty
+        else None
+    )
     return with_status(table, None if found is None else found.get("backtest"), covered)
 
 

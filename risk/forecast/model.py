@@ -406,6 +406,9 @@ class SurgeModel:
             value = (typical or {}).get(feature)
             usual[feature] = self.reference[feature] if value is None or value != value else value
         base = pd.DataFrame([row] * (len(self.features) + 1)).reset_index(drop=True)
+        # Typical values are means (fractional): the feature columns must hold floats.
+        features = list(self.features)
+        base[features] = base[features].astype(float)
         for i, feature in enumerate(self.features, start=1):
             base.loc[i, feature] = usual[feature]
         logits = _logit(self.probability(base))

@@ -19,7 +19,9 @@ a likely rise from 0 to 2 incidents is not "severe"; a likely surge on a front w
 Status: "ok"; "no skill" (the forecaster's Brier skill against climatology in this theatre's
 backtest weeks is 0 or less); "too few surges" (too few surge and quiet weeks in its backtest
 to tell, the one rule of :func:`risk.forecast.metrics.enough_cases`); "no recent data" (its
-last week covered by the data is before the scored week: no probability is given).
+last week covered by the data is before the scored week: no probability is given); "too
+little history" (covered that week, but without the weeks before it that the features need,
+for example a log that starts that week: no probability either).
 
 Every score is stored with its model version and as-of week, so a forecast history builds up.
 """
@@ -48,7 +50,7 @@ from risk.store.queries import store_summary
 BANDS = (("low", 0.0, 0.0), ("elevated", 0.15, 1.0), ("high", 0.30, 3.0), ("severe", 0.50, 8.0))
 # Theatres quieter than this (violent incidents a week, last 4 weeks) cannot be in the top band.
 TOP_BAND_MIN_LEVEL = 1.0
-STATUSES = ("ok", "no skill", "too few surges", "no recent data")
+STATUSES = ("ok", "no skill", "too few surges", "no recent data", "too little history")
 
 
 def band(probability: float, stake: float | None = None, level: float | None = None) -> str:
@@ -167,11 +169,14 @@ def what_changed(model: SurgeModel, now: pd.Series, before: pd.Series | None) ->
     return sentences
 
 
-def last_covered_weeks(panel: pd.DataFrame) -> pd.Series:
-    """Each theatre's last week covered by the data (every week when the panel does not say)."""
+def last_covered_weeks(panel: pd.DataFrame, up_to: pd.Timestamp | None = None) -> pd.Series:
+    """Each theatre's last week covered by the data, on or before ``up_to`` when given (every
+    week counts as covered when the panel does not say)."""
     rows = panel
     if "covered" in panel.columns:
         rows = panel[panel["covered"].fillna(False).astype(bool)]
+    if up_to is not None:
+        rows = rows[rows["week"] <= up_to]
     return rows.groupby("theatre")["week"].max()
 
 
@@ -186,11 +191,21 @@ def _score_week(model: SurgeModel, panel: pd.DataFrame, week: pd.Timestamp) -> l
     current = panel[panel["week"] == week].reset_index(drop=True)
     if current.empty:
         return []
-    covered = last_covered_weeks(panel)
+    # Scored only where the data covers the scored week itself: a later stretch (an analyst's
+    # log of one recent day) does not make a theatre's older weeks current.
+    covered = last_covered_weeks(panel, up_to=week)
     fresh = current["theatre"].map(covered).ge(week).to_numpy()
+    # Covered this week but without the history the features need (a log that starts this
+    # week, a source that just began): no probability either, said as such.
+    complete = current[list(model.features)].notna().all(axis=1).to_numpy()
+    thin = fresh & ~complete
+    fresh = fresh & complete
     last_week = week - pd.Timedelta(days=7)
     previous = panel[panel["week"] == last_week]
-    previous = previous[previous["theatre"].map(covered).ge(last_week)].set_index("theatre")
+    previous = previous[
+        previous["theatre"].map(last_covered_weeks(panel, up_to=last_week)).ge(last_week)
+        & previous[list(model.features)].notna().all(axis=1)
+    ].set_index("theatre")
     usable = current[fresh].reset_index(drop=True)
     probability = model.probability(usable) if not usable.empty else np.array([])
     before = (
@@ -229,9 +244,10 @@ def _score_week(model: SurgeModel, panel: pd.DataFrame, week: pd.Timestamp) -> l
                 ),
             )
         )
-    for _, row in current[~fresh].iterrows():
+    for position, row in current[~fresh].iterrows():
         name = row["theatre"]
         last = covered.get(name)
+        status = "too little history" if thin[position] else "no recent data"
         results.append(
             TheatreScore(
                 theatre=name,
@@ -241,8 +257,8 @@ def _score_week(model: SurgeModel, panel: pd.DataFrame, week: pd.Timestamp) -> l
                 interval=None,
                 drivers=[],
                 change=None,
-                violent_this_week=0,
-                status="no recent data",
+                violent_this_week=int(np.nan_to_num(row["violent"])),
+                status=status,
                 skill=skill.get(name, (None, True))[0],
                 last_covered=None if last is None or last != last else last.date(),
             )
@@ -340,8 +356,8 @@ def with_status(
         value = entry.get("skill", (entry.get("model") or {}).get("bss"))
         skill.append(value)
         last = None if last_covered is None else last_covered.get(name)
-        if probability != probability and last is not None and last < week:  # NaN: not scored
-            status.append("no recent data")
+        if probability != probability and last is not None:  # NaN: not scored
+            status.append("no recent data" if last < week else "too little history")
         else:
             status.append(skill_status(value, entry.get("too_few_positives", True)))
     table["skill"], table["status"] = skill, status

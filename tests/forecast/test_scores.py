@@ -267,3 +267,34 @@ def test_overview_rows_get_skill_status_and_band_order():
     assert status == {
         "A": "ok", "B": "too few surges", "C": "no recent data", "D": "no skill", "E": "ok",
     }  # fmt: skip
+
+
+REAL_UCDP = ROOT.parent / "shared/data/real/ucdp_ged_syria_2016_2019.csv.gz"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL_UCDP.exists(), reason=f"real UCDP file not found at {REAL_UCDP}")
+def test_a_stale_theatre_beside_a_recent_log_gets_no_probability(tmp_path):
+    """Real UCDP Syria (to 2019) plus an analyst's log of one day in 2024: Syria's governorates
+    are not scored for 2024 (no data since 2019), and scoring 2019 still works."""
+    store = Store(f"sqlite:///{tmp_path / 'mixed.db'}")
+    ingest_file(store, REAL_UCDP)
+    ingest_file(store, ROOT / "data" / "samples" / "seed-report-2024-01-20.csv")
+    from risk.incidents.theatres import load_theatres, theatres_by_admin1
+    from risk.store.queries import place_names
+
+    with store.read() as connection:
+        places = place_names(connection).values()
+    governorates = tmp_path / "governorates.toml"
+    governorates.write_text(theatres_by_admin1(places, ["Syria"]), encoding="utf-8")
+    theatres = load_theatres(governorates)
+    target = TARGETS["default"]
+    report = train(store, theatres, target)
+    latest = make_scores(store, theatres, target, model=report.model)
+    syria = [s for s in latest.theatres if s.theatre.startswith("Syria /")]
+    assert syria and all(s.probability is None for s in syria)
+    assert {s.status for s in syria} == {"no recent data"}
+    past = make_scores(store, theatres, target, model=report.model, as_of=dt.date(2019, 11, 20))
+    scored = [s for s in past.theatres if s.probability is not None]
+    assert len(scored) >= 10
+    assert all(0 <= s.probability <= 1 and s.drivers for s in scored)

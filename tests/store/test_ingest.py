@@ -208,18 +208,21 @@ def test_killing_an_ingest_at_random_points_leaves_the_store_as_it_was(store, tm
     size = big.stat().st_size
     env = {**os.environ, "RISK_DATABASE_URL": store.url, "PYTHONPATH": str(Path.cwd())}
     rng = random.Random(11)
-    for _ in range(4):
+    for attempt in range(4):
+        errors = tmp_path / f"stderr-{attempt}.txt"
         process = subprocess.Popen(
             [sys.executable, "-m", "risk", "ingest", str(big)],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=errors.open("w"),
         )
         # Kill it somewhere mid-file: rows are being parsed and written in its transaction.
         point = int(size * rng.uniform(0.1, 0.9))
         deadline = time.monotonic() + 60
         while _offset_in(process.pid, big) < point and time.monotonic() < deadline:
-            assert process.poll() is None, "the ingest ended before it could be killed"
+            assert process.poll() is None, (
+                f"the ingest ended before it could be killed: {errors.read_text()[-2000:]}"
+            )
             time.sleep(0.005)
         process.send_signal(signal.SIGKILL)
         process.wait()
