@@ -360,7 +360,7 @@ def cmd_weekly(args: argparse.Namespace, ctx: Context) -> int:
         for r in panel.itertuples()
     ]
     if args.json:
-        _print_json({"weeks": rows})
+        _print_json({"target": ctx.target.name, "weeks": rows})
     elif rows:
         columns = ["week", "theatre", "source", "covered", "incidents", "violent", "fatalities"]
         print(_table(rows, [*columns, "surge"]))
@@ -712,6 +712,17 @@ def cmd_extract(args: argparse.Namespace, ctx: Context) -> int:
 
 
 # -- parser -----------------------------------------------------------------------------------
+def _add_target_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--target",
+        choices=list(TARGETS),
+        default=argparse.SUPPRESS,
+        help="the surge target: 'default' (a rise ACLED's rule and a minimum absolute excess "
+        "both call a surge), 'acled' (ACLED's rule as published) or 'significant'; "
+        "default: $RISK_TARGET or 'default'",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -766,13 +777,7 @@ def build_parser() -> argparse.ArgumentParser:
     scoring = add("scores", cmd_scores, "score the latest complete week (or --as-of DATE)")
     scoring.add_argument("--json", action="store_true")
     for sub in (training, backtest, scoring):
-        sub.add_argument(
-            "--target",
-            choices=list(TARGETS),
-            default=argparse.SUPPRESS,
-            help="the surge target: 'default' (a significant rise) or 'acled' (ACLED's rule as "
-            "published); default: $RISK_TARGET or 'default'",
-        )
+        _add_target_option(sub)
     scoring.add_argument(
         "--as-of",
         metavar="DATE",
@@ -817,6 +822,7 @@ def build_parser() -> argparse.ArgumentParser:
     weekly.add_argument("--from", dest="start", metavar="DATE", help="weeks from DATE")
     weekly.add_argument("--to", dest="end", metavar="DATE", help="weeks up to DATE")
     weekly.add_argument("--json", action="store_true")
+    _add_target_option(weekly)
     undo = add("undo", cmd_undo, "undo a batch: remove what it added, restore what it replaced")
     undo.add_argument("batch_id", type=int)
     refresh = add(

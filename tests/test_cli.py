@@ -156,6 +156,15 @@ def test_weekly_counts_show_source_coverage_and_gaps(sqlite_url, tmp_path):
     stats = json.loads(run("stats", "--json", database_url=sqlite_url).stdout)
     syria = next(t for t in stats["theatres"] if t["theatre"] == "Syria")
     assert syria["sources"] == ["ucdp", "native"] and syria["coverage_end"] == "2017-05-21"
+    surges = {}
+    for target in ("acled", "default"):
+        marked = run("weekly", "--target", target, "--json", database_url=sqlite_url)
+        assert marked.returncode == 0, marked.stderr
+        found = json.loads(marked.stdout)
+        assert found["target"] == target
+        surges[target] = {(w["theatre"], w["week"]) for w in found["weeks"] if w["surge"]}
+    # The default target asks more of a rise than ACLED's rule: its surges are a subset.
+    assert surges["default"] <= surges["acled"]
     bad = run("ingest", str(log), "--covers", "2017-05-01", database_url=sqlite_url)
     assert bad.returncode == 1 and "START:END" in bad.stderr
     unknown = run("weekly", "--theatre", "Atlantis", database_url=sqlite_url)
