@@ -165,6 +165,7 @@ figure.add_trace(
     go.Bar(
         x=weekly["week"],
         y=weekly["violent"],
+        width=6 * 86_400_000,  # a week's bar is six days wide, however few weeks there are
         marker_color=[look.BAND_COLOURS["severe"] if s else colour for s in weekly["surge"]],
         name="violent incidents (red: surge week)",
         hovertemplate="week of %{x|%Y-%m-%d}: %{y:,} violent incidents<extra></extra>",
@@ -181,6 +182,13 @@ top = min(1.0, max(0.55, highest * 1.2))
 figure.update_yaxes(range=[0, top], tickformat=".0%", title_text="P(surge)", row=1, col=1)
 figure.update_yaxes(title_text="violent / week", rangemode="tozero", row=2, col=1)
 figure.update_xaxes(tickformat="%Y-%m-%d", row=2, col=1)
+if not weekly.empty and weekly["week"].nunique() < 8:
+    # A theatre with a few weeks of data: show them among the weeks around, not one bar
+    # stretched over the whole chart with the same date repeated on the axis.
+    last = weekly["week"].max()
+    figure.update_xaxes(
+        range=[last - pd.Timedelta(weeks=8), last + pd.Timedelta(days=7)], dtick=7 * 86_400_000
+    )
 figure.update_layout(
     height=460,
     bargap=0,
