@@ -42,12 +42,17 @@ def _refresh_runs(connection: Connection) -> None:
     tables.metadata.create_all(connection, tables=list(tables.REFRESH_TABLES))
 
 
+def _sent_alerts(connection: Connection) -> None:
+    tables.metadata.create_all(connection, tables=[tables.sent_alerts])
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 
 MIGRATIONS: list[Migration] = [
     (1, "incident store: places, batches, incidents, history, rejected rows", _incident_store),
     (2, "models and scores", _models_and_scores),
     (3, "refresh runs, per-source results, refresh lock, source state", _refresh_runs),
+    (6, "alerts sent per rule, theatre, scored week and channel", _sent_alerts),
 ]
 
 
