@@ -213,9 +213,9 @@ def track_record(
     history = score_history(store)
     forecasts = int(history["probability"].notna().sum()) if not history.empty else 0
     rows = resolved_forecasts(history, panel, target, model_windows(store))
-    done = rows[rows["resolved"]]
-    live = done[done["out_of_sample"]]
-    hindsight = done[~done["out_of_sample"]]
+    done = rows.loc[rows["resolved"].astype(bool)]
+    live = done.loc[done["out_of_sample"].astype(bool)]
+    hindsight = done.loc[~done["out_of_sample"].astype(bool)]
     headline = _scores(live)
     reliability = (
         reliability_curve(
