@@ -124,7 +124,9 @@ class TrackRecord:
 
     def as_json(self) -> dict[str, Any]:
         def r(value: float | None) -> float | None:
-            return None if value is None else round(float(value), 4)
+            if value is None or np.isnan(value):
+                return None  # JSON has no NaN
+            return round(float(value), 4)
 
         return {
             "forecasts": self.forecasts,

@@ -79,6 +79,17 @@ class ActorGroups:
 
 @lru_cache(maxsize=65536)
 def _match_cached(groups: ActorGroups, actor: str) -> tuple[str, str] | None:
+    found = _match_one(groups, actor)
+    if found is None and "," in actor:
+        # UCDP lists coalitions in one side: "Ahrar al-Sham, HTS, Southern Front".
+        for part in actor.split(","):
+            found = _match_one(groups, part)
+            if found is not None:
+                break
+    return found
+
+
+def _match_one(groups: ActorGroups, actor: str) -> tuple[str, str] | None:
     key = actor_key(actor)
     if not key:
         return None

@@ -39,6 +39,7 @@ GROUPS = load_actor_groups(ROOT / "data" / "actor_groups.toml")
         ),
         ("Government of Iran", "Military Forces of Iran"),
         ("Islamic Resistance in Iraq", "Islamic Resistance in Iraq"),
+        ("Syrian insurgents, Hizbollah", "Hezbollah"),  # a UCDP side listing several
     ],
 )
 def test_actor_names_match_their_group_whatever_the_spelling(actor, member):
