@@ -43,7 +43,7 @@ figure.add_trace(
 figure.add_trace(
     go.Scatter(
         x=weekly["week"],
-        y=weekly["surging"],
+        y=weekly["surging"].where(weekly["surging"] > 0),  # no dots along the axis
         mode="markers",
         name="Surging",
         marker={"color": look.BAND_COLOURS["severe"], "size": 6},

@@ -611,7 +611,8 @@ def test_track_record_after_replaying_past_weeks(demo_copy):
     # The replays were made by a model trained on those weeks: in sample, kept apart.
     assert metrics["Resolved, out of sample"] == "0"
     assert "No out-of-sample forecast has resolved yet" in infos(app)
-    assert "In sample, not part of the record: 72 replayed forecasts" in texts(app)
+    # 13 replayed weeks (2024-09-02 .. 2024-11-25) x 6 theatres, all resolved by the data's end.
+    assert "In sample, not part of the record: 78 replayed forecasts" in texts(app)
     reliability = charts(app)[0]
     assert {t["name"] for t in reliability["data"]} == {"Perfect", "Backtest"}
 
@@ -620,7 +621,8 @@ def test_synchrony_shows_weeks_days_and_co_surges(demo):
     app = open_page("pages/synchrony.py")
     assert_clean(app)
     weekly, co_surge = charts(app)
-    assert sum(weekly["data"][0]["y"]) > 0  # weeks with theatres above normal
+    assert [t["name"] for t in weekly["data"]] == ["Above normal", "Surging"]
+    assert co_surge["data"][0]["type"] == "heatmap"
     days = app.dataframe[0].value
     assert len(days) > 0 and (days["theatres"] >= 3).all()
     app.selectbox(key="sync_group").set_value("Israel")
