@@ -17,6 +17,9 @@ pages = [
     st.Page("pages/upload.py", title="Upload", icon=":material/upload_file:"),
     st.Page("pages/news.py", title="News", icon=":material/newspaper:"),
     st.Page("pages/model.py", title="Model", icon=":material/model_training:"),
+    st.Page("pages/track_record.py", title="Track record", icon=":material/fact_check:"),
+    st.Page("pages/synchrony.py", title="Synchrony", icon=":material/hub:"),
+    st.Page("pages/alerts.py", title="Alerts", icon=":material/notifications:"),
     st.Page("pages/data.py", title="Data", icon=":material/database:"),
 ]
 serving.run_page(st.navigation(pages, position="top"))

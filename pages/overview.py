@@ -6,7 +6,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from risk.forecast.scores import BANDS, TOP_BAND_MIN_LEVEL
-from ui import look, reads, serving, widgets
+from ui import look, reads, serving, week, widgets
 
 widgets.page_header("Regional escalation risk")
 widgets.require_incidents()
@@ -163,6 +163,15 @@ with st.container(horizontal=True, vertical_alignment="center", gap="small"):
             reads.scores_csv(latest),
             f"scores-{as_of:%Y-%m-%d}.csv",
             key="scores_csv",
+        )
+        st.download_button(
+            "Weekly brief (HTML)",
+            data=week.brief_html(),
+            file_name=f"brief-{as_of:%Y-%m-%d}.html",
+            mime="text/html",
+            key="brief_html",
+            icon=":material/summarize:",
+            on_click="ignore",
         )
 
 st.subheader("Region heat strip")

@@ -209,15 +209,63 @@ def cmd_backtest(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def _date_option(value: str | None, flag: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"{flag} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _replay_scores(args: argparse.Namespace, ctx: Context) -> int:
+    """Score every week from --from to --to with the current model (builds a track record)."""
+    from risk.forecast.panel import weekly_panel
+    from risk.forecast.scores import make_scores
+    from risk.forecast.training import latest_model
+
+    start = _date_option(args.start, "--from")
+    end = _date_option(args.end, "--to") or dt.date.today()
+    if start is None:
+        raise CommandError("--to needs --from: the first week to replay (YYYY-MM-DD)")
+    if end < start:
+        raise CommandError(f"--from {start} is after --to {end}")
+    model = latest_model(ctx.store, ctx.target, ctx.theatres)
+    panel = weekly_panel(ctx.store, ctx.theatres, ctx.target)
+    weeks: list[str] = []
+    day = start + dt.timedelta(days=6 - start.weekday())  # the Sunday ending start's week
+    while day <= end + dt.timedelta(days=6 - end.weekday()):
+        try:
+            result = make_scores(
+                ctx.store, ctx.theatres, ctx.target, as_of=day, model=model, panel=panel
+            )
+        except ModelError as error:
+            if not weeks:
+                raise
+            print(f"stopped at {day}: {error}", file=sys.stderr)
+            break
+        if result.as_of.isoformat() not in weeks:
+            weeks.append(result.as_of.isoformat())
+        day += dt.timedelta(days=7)
+    payload = {"model_version": model.version, "weeks": weeks}
+    if args.json:
+        _print_json(payload)
+    else:
+        print(
+            f"stored the scores of {len(weeks)} weeks, {weeks[0]} .. {weeks[-1]}, with model "
+            f"{model.version}; see them against what happened with: python -m risk track-record"
+        )
+    return EXIT_OK
+
+
 def cmd_scores(args: argparse.Namespace, ctx: Context) -> int:
     from risk.forecast.scores import make_scores
 
-    as_of = None
-    if args.as_of:
-        try:
-            as_of = dt.date.fromisoformat(args.as_of)
-        except ValueError:
-            raise CommandError(f"--as-of {args.as_of!r} is not a date (YYYY-MM-DD)") from None
+    if args.start or args.end:
+        if args.as_of:
+            raise CommandError("use either --as-of DATE or --from DATE --to DATE")
+        return _replay_scores(args, ctx)
+    as_of = _date_option(args.as_of, "--as-of")
     result = make_scores(ctx.store, ctx.theatres, ctx.target, as_of=as_of)
     if args.json:
         _print_json(result.as_json())
@@ -527,6 +575,8 @@ def _print_run(record: dict[str, object]) -> None:
             )
         if model.get("note"):
             print(f"model: {model['note']}")
+        if model.get("alerts"):
+            print(f"alerts: {model['alerts']}")
     if record.get("error"):
         print(f"  run: FAILED: {record['error']}")
 
@@ -711,6 +761,214 @@ def cmd_extract(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+# -- the analyst's week: alerts, brief, track record, synchrony ---------------------------------
+def cmd_alerts(args: argparse.Namespace, ctx: Context) -> int:
+    """Evaluate the alert rules on the latest scores and send what is new."""
+    from risk.report.alerts import AlertConfigError, run_alerts
+
+    try:
+        run = run_alerts(ctx.store, dry_run=args.dry_run)
+    except AlertConfigError as error:
+        raise CommandError(str(error)) from None
+    if args.json:
+        _print_json(run.as_json())
+    else:
+        week = f"the week of {run.as_of}" if run.as_of else "no scored week"
+        print(f"{run.rules} rule(s), {week}: {len(run.fired)} fire")
+        for firing in run.fired:
+            print(f"  {firing.rule}: {firing.line()}")
+        for channel in run.channels:
+            reason = f": {channel.error}" if channel.error else ""
+            print(
+                f"  {channel.rule} by {channel.channel}: {channel.status} "
+                f"({', '.join(channel.theatres)}){reason}"
+            )
+        if run.note:
+            print(run.note)
+    return EXIT_FAILED if run.failed else EXIT_OK
+
+
+def cmd_brief(args: argparse.Namespace, ctx: Context) -> int:
+    """Write the weekly brief as one self-contained HTML file (and a PDF with --pdf)."""
+    from risk.report.brief import BriefError, build_brief, print_pdf
+
+    as_of = _date_option(args.as_of, "--as-of")
+    if args.out is None and args.pdf is None:
+        raise CommandError("say where to write the brief: --out FILE.html and/or --pdf FILE.pdf")
+    try:
+        text = build_brief(ctx.store, ctx.theatres, ctx.target, as_of)
+    except BriefError as error:
+        raise CommandError(str(error)) from None
+    out = args.out
+    if out is not None:
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, self-contained)")
+    if args.pdf is not None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            source = out or Path(folder) / "brief.html"
+            if out is None:
+                source.write_text(text, encoding="utf-8")
+            try:
+                print_pdf(source, args.pdf)
+            except BriefError as error:
+                raise CommandError(str(error)) from None
+        print(f"wrote {args.pdf} (printed by headless Chromium)")
+    return EXIT_OK
+
+
+def cmd_track_record(args: argparse.Namespace, ctx: Context) -> int:
+    """Stored scores against what happened: Brier, skill, reliability, hits, coverage."""
+    from risk.forecast.panel import weekly_panel
+    from risk.forecast.track_record import WARNING_BAND, track_record
+    from risk.forecast.training import model_metadata
+    from risk.store.queries import backtest_frames
+
+    panel = weekly_panel(ctx.store, ctx.theatres, ctx.target)
+    metadata = model_metadata(ctx.store)
+    backtest = backtest_frames(metadata)["reliability"] if metadata else None
+    record = track_record(
+        ctx.store,
+        panel,
+        ctx.target,
+        None if backtest is None else backtest.to_dict("records"),
+    )
+    payload = record.as_json()
+    if args.json:
+        _print_json(payload)
+        return EXIT_OK
+
+    def fmt(value: float | None, pattern: str = "{:.3f}") -> str:
+        return "n/a" if value is None else pattern.format(value)
+
+    print(
+        f"{record.forecasts:,} stored scores ({record.weeks:,} theatre-weeks"
+        + (f", {record.first_week} .. {record.last_week}" if record.first_week else "")
+        + f"); {record.resolved:,} out of sample with a known outcome, "
+        f"{record.in_sample_resolved:,} in sample (replayed by a model trained on them)"
+    )
+    if not record.resolved:
+        print(
+            "no out-of-sample forecast has a known outcome yet: a forecast resolves "
+            f"{ctx.target.horizon} weeks after its week, and counts when its model was trained "
+            "before it"
+        )
+    print(
+        f"Brier {fmt(record.brier)} against climatology {fmt(record.climatology_brier)}: "
+        f"skill {fmt(record.skill, '{:+.3f}')}; counts inside their 80% interval: "
+        f"{fmt(record.coverage, '{:.0%}')}"
+    )
+    if not record.theatres.empty:
+        print(f"per theatre (a warning: band {WARNING_BAND} or above):")
+        rows = _rounded(record.theatres.to_dict("records"))
+        columns = ["theatre", "resolved", "surges", "warnings", "hits", "misses"]
+        print(_table(rows, [*columns, "false_alarms", "brier", "skill"]))
+    if record.in_sample_resolved:
+        hindsight = record.in_sample
+        print(
+            f"in sample (not a track record): Brier {fmt(hindsight['brier'])} against "
+            f"{fmt(hindsight['climatology_brier'])}, "
+            f"coverage {fmt(hindsight['coverage'], '{:.0%}')}"
+        )
+    return EXIT_OK
+
+
+def cmd_synchrony(args: argparse.Namespace, ctx: Context) -> int:
+    """How theatres move together: weekly above-normal counts, linked-actor days, lead-lag."""
+    from risk.forecast.panel import weekly_panel
+    from risk.region.actors import ActorGroupsError, load_actor_groups
+    from risk.region.synchrony import synchrony
+
+    try:
+        groups = load_actor_groups(args.actor_groups)
+        result = synchrony(
+            ctx.store,
+            ctx.theatres,
+            weekly_panel(ctx.store, ctx.theatres, ctx.target),
+            groups,
+            group=args.group,
+            min_theatres=args.min_theatres,
+            within=args.within,
+            min_baseline=ctx.target.min_baseline,
+        )
+    except (ActorGroupsError, ValueError) as error:
+        raise CommandError(str(error)) from None
+    weekly = result.weekly.assign(week=result.weekly["week"].dt.date.astype(str))
+    days = result.days.assign(date=result.days["date"].astype(str))
+    if args.json:
+        _print_json(
+            {
+                "group": result.group,
+                "above_ratio": result.ratio,
+                "min_theatres": result.min_theatres,
+                "weekly": weekly.to_dict("records"),
+                "linked_days": days.to_dict("records"),
+                "lead_lag": _rounded(result.lead_lag.to_dict("records")),
+                "co_surges": _rounded(result.co_surges.to_dict("records")),
+            }
+        )
+        return EXIT_OK
+    print(
+        f"theatres above normal (violent incidents at least {result.ratio:g}x the 4 weeks "
+        f"before), last {args.weeks} weeks:"
+    )
+    rows = weekly.tail(args.weeks).assign(above_names=lambda f: f["above_names"].str.join(", "))
+    print(_table(rows.to_dict("records"), ["week", "theatres", "above", "surging", "above_names"]))
+    print(
+        f"days on which {result.min_theatres}+ theatres had violent incidents by "
+        f"{result.group}: {len(days):,}"
+    )
+    if not days.empty:
+        shown = days.tail(args.weeks).assign(
+            theatre_names=lambda f: f["theatre_names"].str.join(", "),
+            actors=lambda f: f["actors"].str.join(", "),
+        )
+        print(
+            _table(
+                shown.to_dict("records"),
+                ["date", "theatres", "incidents", "theatre_names", "actors"],
+            )
+        )
+    if not result.lead_lag.empty:
+        print("strongest lead-lag correlations of weekly anomalies (lag in weeks):")
+        print(
+            _table(
+                _rounded(result.lead_lag.head(10).to_dict("records")), list(result.lead_lag.columns)
+            )
+        )
+    return EXIT_OK
+
+
+def _add_week_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    from risk.region.actors import DEFAULT_GROUP
+
+    alerts = add(
+        "alerts", cmd_alerts, "check the alert rules on the latest scores; send what is new"
+    )
+    alerts.add_argument(
+        "--dry-run", action="store_true", help="show what would be sent; send nothing"
+    )
+    alerts.add_argument("--json", action="store_true")
+    brief = add("brief", cmd_brief, "write the weekly brief: one self-contained HTML file")
+    brief.add_argument("--out", metavar="FILE.html", type=Path, help="write the HTML brief here")
+    brief.add_argument(
+        "--pdf", metavar="FILE.pdf", type=Path, help="also print it to PDF (Chromium)"
+    )
+    brief.add_argument("--as-of", metavar="DATE", help="the latest complete week on or before DATE")
+    record = add("track-record", cmd_track_record, "stored scores against what happened since")
+    record.add_argument("--json", action="store_true")
+    sync = add("synchrony", cmd_synchrony, "how theatres move together; linked actors' days")
+    sync.add_argument("--json", action="store_true")
+    sync.add_argument(
+        "--group", default=DEFAULT_GROUP, help=f"actor group (default {DEFAULT_GROUP!r})"
+    )
+    sync.add_argument("--actor-groups", metavar="FILE", type=Path, help="actor groups file")
+    sync.add_argument("--min-theatres", type=int, default=3, help="theatres on one day (default 3)")
+    sync.add_argument("--within", type=int, default=4, help="co-surge window in weeks (default 4)")
+    sync.add_argument("--weeks", type=int, default=26, help="weeks and days printed (default 26)")
+
+
 # -- parser -----------------------------------------------------------------------------------
 def _add_target_option(command: argparse.ArgumentParser) -> None:
     command.add_argument(
@@ -783,6 +1041,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DATE",
         help="score the latest complete week on or before DATE (YYYY-MM-DD)",
     )
+    scoring.add_argument(
+        "--from",
+        dest="start",
+        metavar="DATE",
+        help="replay: score every week from DATE to --to (default today) with the current model",
+    )
+    scoring.add_argument("--to", dest="end", metavar="DATE", help="last week to replay")
+    _add_week_commands(add)
     listing_theatres = add(
         "theatres", cmd_theatres, "list the theatres, or write a file with one per admin1"
     )

@@ -694,3 +694,66 @@ def test_an_unknown_export_is_mapped_saved_and_previewed(
     app.button(key="confirm_load").click()
     app.run()
     assert [s.value for s in app.success][0].startswith("Loaded batch 2: 12 new")
+
+
+# -- the analyst's week: alerts, brief, track record, synchrony --------------------------------
+def test_overview_offers_the_weekly_brief(demo):
+    app = open_page("pages/overview.py")
+    buttons = [b.proto.label for b in app.get("download_button")]
+    assert "Weekly brief (HTML)" in buttons
+
+
+def test_track_record_after_replaying_past_weeks(demo_copy):
+    env = {**os.environ}
+    subprocess.run(
+        [sys.executable, "-m", "risk", "scores", "--from", "2024-09-02", "--to", "2024-12-01"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    app = open_page("pages/track_record.py")
+    assert_clean(app)
+    metrics = {m.label: m.value for m in app.metric}
+    assert int(metrics["Stored scores"].replace(",", "")) == 6 * 14  # 13 replayed weeks + 1
+    # The replays were made by a model trained on those weeks: in sample, kept apart.
+    assert metrics["Resolved, out of sample"] == "0"
+    assert "No out-of-sample forecast has resolved yet" in infos(app)
+    # 13 replayed weeks (2024-09-02 .. 2024-11-25) x 6 theatres, all resolved by the data's end.
+    assert "In sample, not part of the record: 78 replayed forecasts" in texts(app)
+    reliability = charts(app)[0]
+    assert {t["name"] for t in reliability["data"]} == {"Perfect", "Backtest"}
+
+
+def test_synchrony_shows_weeks_days_and_co_surges(demo):
+    app = open_page("pages/synchrony.py")
+    assert_clean(app)
+    weekly, co_surge = charts(app)
+    assert [t["name"] for t in weekly["data"]] == ["Above normal", "Surging"]
+    assert co_surge["data"][0]["type"] == "heatmap"
+    days = app.dataframe[0].value
+    assert len(days) > 0 and (days["theatres"] >= 3).all()
+    app.selectbox(key="sync_group").set_value("Israel")
+    app.number_input(key="sync_min").set_value(6)
+    app.run()
+    assert_clean(app)
+    assert "No such day in the stored incidents." in infos(app)
+
+
+def test_alerts_page_lists_rules_what_fires_and_what_was_tried(demo_copy, tmp_path, monkeypatch):
+    rules = tmp_path / "alerts.toml"
+    rules.write_text(
+        '[[alert]]\nname = "Everything"\nmin_probability = 0.0\nemail = ["a@example.org"]\n'
+    )
+    monkeypatch.setenv("RISK_ALERTS", str(rules))
+    monkeypatch.setenv("RISK_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("RISK_SMTP_PORT", "9")  # nothing listens: the send fails
+    monkeypatch.setenv("RISK_SMTP_PASSWORD", "page-secret")
+    subprocess.run([sys.executable, "-m", "risk", "alerts"], cwd=ROOT, capture_output=True)
+    app = open_page("pages/alerts.py")
+    assert_clean(app)
+    assert app.dataframe[0].value["rule"].tolist() == ["Everything"]
+    assert len(app.dataframe[1].value) == 6  # every theatre fires
+    log = app.dataframe[2].value
+    assert set(log["status"]) == {"failed"} and len(log) == 6
+    assert "page-secret" not in " ".join(log["error"])

@@ -534,6 +534,17 @@ def _update_model(
     return info
 
 
+def _send_alerts(store: Store, progress: Callable[[str], None]) -> str:
+    """Alerts on the new scores; whatever fails here never fails the run's data work."""
+    progress("checking alert rules")
+    try:
+        from risk.report.alerts import run_alerts
+
+        return run_alerts(store).summary()
+    except Exception as error:  # a bad rules file, a broken store read: noted, not raised
+        return f"alerts not checked: {type(error).__name__}: {error}"
+
+
 # -- the run ------------------------------------------------------------------------------------
 def run_refresh(
     store: Store,
@@ -593,6 +604,8 @@ def run_refresh(
                 target = settings_target(settings)
             changed = (record.added + record.updated + record.withdrawn) > 0
             record.model = _update_model(store, theatres, target, config, changed, say)
+            if record.model.get("status") == "scored":
+                record.model["alerts"] = _send_alerts(store, say)
     except _LeaseLost as error:
         record.error = str(error)
     except Exception as error:

@@ -273,6 +273,28 @@ source_state = sa.Table(
 
 REFRESH_TABLES = (refresh_runs, refresh_sources, refresh_lock, source_state)
 
+# Alerts sent (or tried) per rule, theatre, scored week and channel: each is sent once, and one
+# that failed is retried on the next run (``status`` failed, ``error`` without credentials).
+sent_alerts = sa.Table(
+    "sent_alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("rule", sa.String(200), nullable=False),
+    sa.Column("theatre", sa.String(300), nullable=False),
+    sa.Column("as_of", sa.Date, nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),  # email | webhook
+    sa.Column("status", sa.String(20), nullable=False),  # sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("probability", sa.Float, nullable=False),
+    sa.Column("band", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),  # why the rule fired, in words
+    sa.Column("error", sa.Text),
+    sa.Column("first_tried_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_tried_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("rule", "theatre", "as_of", "channel", name="uq_sent_alerts_key"),
+)
+
 
 class StoreError(RuntimeError):
     """The store cannot do what was asked; the message says why and what to do."""

@@ -74,6 +74,10 @@ def _precision_and_coverage(connection: Connection) -> None:
     )
 
 
+def _sent_alerts(connection: Connection) -> None:
+    tables.metadata.create_all(connection, tables=[tables.sent_alerts])
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 
 MIGRATIONS: list[Migration] = [
@@ -81,6 +85,7 @@ MIGRATIONS: list[Migration] = [
     (2, "models and scores", _models_and_scores),
     (3, "refresh runs, per-source results, refresh lock, source state", _refresh_runs),
     (4, "date and place precision, source details, coverage per load", _precision_and_coverage),
+    (5, "alerts sent per rule, theatre, scored week and channel", _sent_alerts),
 ]
 
 

@@ -68,6 +68,9 @@ PAGES = (
     PageSpec("News", "News", 0, "news"),
     PageSpec("Model", "Model", 3, "model"),
     PageSpec("Data", "Data", 0, "data"),
+    PageSpec("Track record", "Track record", 1, "track_record"),
+    PageSpec("Synchrony", "Synchrony", 2, "synchrony"),
+    PageSpec("Alerts", "Alerts", 0, "alerts"),
 )
 
 

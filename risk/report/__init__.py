@@ -1,0 +1,1 @@
+"""Reports for the analyst: alerts over the scores, the weekly brief."""
