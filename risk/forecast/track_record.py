@@ -23,13 +23,14 @@ import pandas as pd
 import sqlalchemy as sa
 
 from risk.forecast.metrics import brier, reliability_curve
-from risk.forecast.panel import SurgeTarget
 from risk.forecast.scores import BANDS, score_history
+from risk.forecast.target import SurgeTarget
 from risk.store.database import Store, models
 
-# A warning: a forecast in the "high" band or above (hits, misses and false alarms).
+# A warning: a forecast at or above the "high" band's probability (hits, misses and false
+# alarms). By probability alone, so that the record does not move when the stake rule does.
 WARNING_BAND = "high"
-WARNING_PROBABILITY = dict(BANDS)[WARNING_BAND]
+WARNING_PROBABILITY = next(p for name, p, *_ in BANDS if name == WARNING_BAND)
 
 
 def model_windows(store: Store) -> dict[str, dt.date]:

@@ -44,7 +44,7 @@ def alerts_path(environ: Mapping[str, str] | None = None) -> Path:
 
 def band_names() -> list[str]:
     """Band names from lowest to highest (risk.forecast.scores.BANDS)."""
-    return [name for name, _ in BANDS]
+    return [name for name, *_ in BANDS]
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,9 @@ from plotly.offline import get_plotlyjs
 
 from risk.config import DATA_DIR
 from risk.forecast.model import ModelError
-from risk.forecast.panel import SurgeTarget, latest_complete_week, weekly_panel
+from risk.forecast.panel import latest_complete_week, weekly_panel
 from risk.forecast.scores import make_scores, score_history
+from risk.forecast.target import SurgeTarget
 from risk.forecast.training import model_metadata
 from risk.incidents.theatres import Theatres
 from risk.store.database import Store

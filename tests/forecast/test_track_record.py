@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from risk.forecast.panel import SurgeTarget
+from risk.forecast.target import SurgeTarget
 from risk.forecast.track_record import WARNING_PROBABILITY, track_record
 from risk.store.database import Store, models, scores, utc_now
 from tests.synthetic import synthetic_panel

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from risk.cli import main
-from risk.forecast.panel import SurgeTarget, build_panel, weekly_panel
+from risk.forecast.panel import build_panel, weekly_panel
+from risk.forecast.target import SurgeTarget
 from risk.incidents.theatres import load_theatres
 from risk.region.actors import ActorGroupsError, load_actor_groups
 from risk.region.synchrony import co_surges, lead_lag, linked_days, weekly_synchrony

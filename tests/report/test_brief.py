@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from risk.cli import main
-from risk.forecast.panel import SurgeTarget
 from risk.forecast.scores import make_scores
+from risk.forecast.target import SurgeTarget
 from risk.forecast.training import train
 from risk.report.brief import CHROMIUM, BriefError, build_brief, print_pdf
 from risk.store.database import Store, scores
@@ -40,7 +40,7 @@ def scored_store(tmp_path_factory):
     ingest_file(store, log)
     ingest_file(store, hostile)
     theatres = theatres_file()
-    model = train(store, theatres, TARGET, candidates=(("logistic", "compact"),)).model
+    model = train(store, theatres, TARGET, candidates=("logistic",)).model
     make_scores(store, theatres, TARGET, model=model)
     store.dispose()
     return url
