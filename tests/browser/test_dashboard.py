@@ -165,7 +165,8 @@ def test_an_undo_acts_only_on_the_batch_the_user_confirmed(dashboard, browser, t
     loaded.wait_for(timeout=120_000)
     batch = re.search(r"Loaded batch (\d+)", loaded.inner_text()).group(1)
     main = page.locator('[data-testid="stMain"]')
-    assert f"Take batch {batch} out" in main.inner_text()  # the batch just loaded is chosen
+    page.get_by_text(f"Take batch {batch} out").wait_for()  # the batch just loaded is chosen
+    driver.wait_drawn(page, upload)
     assert undo_button(page).is_disabled()
     page.get_by_text(f"Take batch {batch} out").click()
     page.wait_for_function(
@@ -178,12 +179,14 @@ def test_an_undo_acts_only_on_the_batch_the_user_confirmed(dashboard, browser, t
         timeout=120_000
     )
     # Nothing is chosen or confirmed now, and the next rerun (a preview) keeps it that way.
+    driver.wait_drawn(page, upload)
     assert "Take batch" not in main.inner_text()
     assert undo_button(page).count() == 0
     other = tmp_path / "another.csv"
     other.write_text(NEW_INCIDENTS, encoding="utf-8")
     page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(other)
     page.get_by_text("Rows read").wait_for(timeout=60_000)
+    driver.wait_drawn(page, upload)
     assert "Take batch" not in main.inner_text()
     assert undo_button(page).count() == 0
     # Choosing the demo batch (107,645 incidents) starts unconfirmed, and a tick alone is not
