@@ -356,8 +356,11 @@ def with_status(
         value = entry.get("skill", (entry.get("model") or {}).get("bss"))
         skill.append(value)
         last = None if last_covered is None else last_covered.get(name)
-        if probability != probability and last is not None:  # NaN: not scored
-            status.append("no recent data" if last < week else "too little history")
+        if probability != probability and last is not None and last < week:  # NaN: not scored
+            status.append("no recent data")
+        elif probability != probability and last is not None and backtest:
+            # Covered, and a model scored the others: this theatre lacked the history.
+            status.append("too little history")
         else:
             status.append(skill_status(value, entry.get("too_few_positives", True)))
     table["skill"], table["status"] = skill, status
