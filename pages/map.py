@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from risk.report.brief import MAP_STYLE
 from ui import look, reads, widgets
 
 widgets.page_header("Map")
@@ -72,23 +73,7 @@ for category in categories:
         )
     )
 lon_range, lat_range = look.map_extent(points["longitude"], points["latitude"])
-figure.update_geos(
-    scope="world",
-    resolution=50,
-    projection_type="mercator",
-    lonaxis_range=lon_range,
-    lataxis_range=lat_range,
-    showland=True,
-    landcolor="#f2efe9",
-    showcountries=True,
-    countrycolor="#9e9e9e",
-    showcoastlines=True,
-    coastlinecolor="#7f7f7f",
-    showocean=True,
-    oceancolor="#dbe9f4",
-    showlakes=False,
-    showrivers=False,
-)
+figure.update_geos(resolution=50, lonaxis_range=lon_range, lataxis_range=lat_range, **MAP_STYLE)
 figure.update_layout(
     height=600,
     margin={"t": 0, "b": 0, "l": 0, "r": 0},

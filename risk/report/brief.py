@@ -57,6 +57,23 @@ class BriefError(RuntimeError):
     """The brief cannot be made; the message says why and what to do."""
 
 
+# The map's look, shared with the dashboard's Map page: land, borders, coast and sea.
+MAP_STYLE: dict[str, object] = {
+    "scope": "world",
+    "projection_type": "mercator",
+    "showland": True,
+    "landcolor": "#f2efe9",
+    "showcountries": True,
+    "countrycolor": "#9e9e9e",
+    "showcoastlines": True,
+    "coastlinecolor": "#7f7f7f",
+    "showocean": True,
+    "oceancolor": "#dbe9f4",
+    "showlakes": False,
+    "showrivers": False,
+}
+
+
 def _e(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
@@ -355,21 +372,7 @@ def _map_figure(data: BriefData) -> go.Figure:
         )
     else:
         figure.add_trace(go.Scattergeo(lon=[], lat=[], showlegend=False))
-    figure.update_geos(
-        scope="world",
-        resolution=110,
-        projection_type="mercator",
-        lonaxis_range=[25, 63],
-        lataxis_range=[10, 42],
-        showland=True,
-        landcolor="#f2efe9",
-        showcountries=True,
-        countrycolor="#9e9e9e",
-        showcoastlines=True,
-        coastlinecolor="#7f7f7f",
-        showocean=True,
-        oceancolor="#dbe9f4",
-    )
+    figure.update_geos(resolution=110, lonaxis_range=[25, 63], lataxis_range=[10, 42], **MAP_STYLE)
     figure.update_layout(height=420, margin={"t": 0, "b": 0, "l": 0, "r": 0})
     return figure
 
