@@ -30,7 +30,9 @@ def dashboard(tmp_path_factory) -> Iterator[str]:
         capture_output=True,
     )
     port = driver.free_port()
-    server = driver.start_server(url, port, folder / "streamlit.log")
+    # Mappings saved on the Upload page go to the scratch folder, never into data/formats/.
+    formats = folder / "formats"
+    server = driver.start_server(url, port, folder / "streamlit.log", RISK_FORMATS_DIR=str(formats))
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -202,3 +202,29 @@ def test_an_undo_acts_only_on_the_batch_the_user_confirmed(dashboard, browser, t
     page.wait_for_timeout(500)
     assert undo_button(page).is_disabled()
     page.context.close()
+
+
+def test_an_unknown_export_is_mapped_saved_and_loaded(dashboard, browser):
+    """An NGO's export matches no known format: map its columns, name the mapping, load it."""
+    page = driver.open_dashboard(browser, dashboard)
+    upload = next(s for s in driver.PAGES if s.slug == "upload")
+    driver.go_to(page, upload)
+    ngo = driver.ROOT / "tests" / "data" / "ngo_incidents.csv"
+    page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(ngo)
+    page.get_by_text("This file cannot be loaded").first.wait_for(timeout=60_000)
+    date_format = page.get_by_label(re.compile(r"^Date format"))
+    date_format.fill("%d/%m/%Y")
+    date_format.press("Enter")
+    name = page.get_by_label(re.compile(r"^Name \(2-10"))
+    name.fill("ngo")
+    name.press("Enter")
+    driver.wait_drawn(page, upload)
+    page.get_by_role("button", name="Save the mapping and preview the file").click()
+    page.get_by_text("Rows read").wait_for(timeout=60_000)
+    metrics = page.locator('[data-testid="stMetric"]')
+    assert metrics.filter(has_text="New").inner_text().endswith("12")
+    assert metrics.filter(has_text="Rejected").inner_text().endswith("0")
+    page.get_by_role("button", name=re.compile(r"^Load 12 new")).click()
+    page.get_by_text(re.compile(r"Loaded batch \d+: 12 new")).wait_for(timeout=120_000)
+    assert_clean(page)
+    page.context.close()
