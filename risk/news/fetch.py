@@ -20,7 +20,7 @@ from risk.refresh.sources import (
     PullContext,
     SourceConfig,
     SourceError,
-    _Http,
+    SourceHttp,
     make_client,
     shown_url,
 )
@@ -44,7 +44,7 @@ def fetch_report(
     active = make_client() if client is None else client
     body = io.BytesIO()
     try:
-        http = _Http(PullContext(client=active), config, [])
+        http = SourceHttp(PullContext(client=active), config, [])
         response = http.send("GET", url, what="news report", sink=body, max_bytes=MAX_REPORT_BYTES)
     except SourceError as error:
         raise ReportProblem(str(error)) from None

@@ -354,8 +354,9 @@ def shown_url(url: str) -> str:
     return f"{parts.scheme}://{host}{parts.path}"
 
 
-class _Http:
-    """Requests for one source: retries transient failures, never shows its secrets."""
+class SourceHttp:
+    """Requests for one source (or a news fetch): retries transient failures, never shows its
+    secrets. Shared by every pull and by :mod:`risk.news.fetch`."""
 
     def __init__(self, ctx: PullContext, config: SourceConfig, secrets: list[str]) -> None:
         self.client = ctx.client
@@ -592,7 +593,7 @@ class UrlSource(Source):
                 f"{self.name}: the environment variable {missing[0]} is not set; it must "
                 "hold the value of a request header (headers_env in the sources file)"
             )
-        http = _Http(ctx, self.config, list(headers.values()))
+        http = SourceHttp(ctx, self.config, list(headers.values()))
         url = options["url"]
         ctx.progress(f"{self.name}: downloading {shown_url(url)}")
         spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY, mode="w+b")  # noqa: SIM115
@@ -635,7 +636,7 @@ class AcledSource(Source):
 
     kind = "acled"
 
-    def _token(self, http: _Http, email: str, password: str) -> str:
+    def _token(self, http: SourceHttp, email: str, password: str) -> str:
         base = self.config.options["base_url"]
         response = http.send(
             "POST",
@@ -674,7 +675,13 @@ class AcledSource(Source):
         return token
 
     def _pages(
-        self, http: _Http, ctx: PullContext, url: str, params: dict[str, Any], token: str, what: str
+        self,
+        http: SourceHttp,
+        ctx: PullContext,
+        url: str,
+        params: dict[str, Any],
+        token: str,
+        what: str,
     ) -> Iterator[list[dict[str, Any]]]:
         size = int(self.config.options["page_size"])
         previous_first: Any = object()
@@ -736,7 +743,7 @@ class AcledSource(Source):
         options = self.config.options
         email = _env(self.config, "email_env", "the email address of your myACLED account")
         password = _env(self.config, "password_env", "the password of your myACLED account")
-        http = _Http(ctx, self.config, [password, email])
+        http = SourceHttp(ctx, self.config, [password, email])
         started = int(time.time())
         token = self._token(http, email, password)
         start, end = self.window(ctx)
@@ -789,7 +796,7 @@ class AcledSource(Source):
             spool.discard()
         return pulled
 
-    def _deleted(self, http: _Http, ctx: PullContext, token: str, seen: set[str]) -> list[str]:
+    def _deleted(self, http: SourceHttp, ctx: PullContext, token: str, seen: set[str]) -> list[str]:
         newest_revision = ctx.newest_revision("acled")
         since = ctx.state.get("deleted_since")
         if since is None:
@@ -842,7 +849,7 @@ class UcdpSource(Source):
                 "a UCDP API access token (ask the API maintainer: https://ucdp.uu.se/apidocs/)"
             )
             token = _env(self.config, "token_env", purpose)
-        http = _Http(ctx, self.config, [token])
+        http = SourceHttp(ctx, self.config, [token])
         done = set(ctx.state.get("done", []))
         explicit = list(dict.fromkeys(options["versions"]))
         candidates = [
@@ -873,7 +880,7 @@ class UcdpSource(Source):
         return pulled
 
     def _version(
-        self, http: _Http, ctx: PullContext, version: str, token: str, *, optional: bool
+        self, http: SourceHttp, ctx: PullContext, version: str, token: str, *, optional: bool
     ) -> _CsvSpool | None:
         options = self.config.options
         url = f"{options['base_url']}/gedevents/{version}"
