@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from risk.news.actors import ActorFileError, load_actor_groups, parse_actor_groups
+from risk.incidents.actor_groups import ActorGroupsError, parse_actor_groups
+from risk.news.actors import load_actor_groups
 from risk.news.extract import extract_incidents, native_csv, native_rows
 from risk.news.gazetteer import load_gazetteer
 from risk.news.matching import tokens
@@ -100,7 +101,7 @@ def test_the_actor_groups_file_names_every_axis_member_under_one_group():
 
 
 def test_a_broken_actor_groups_file_says_where():
-    with pytest.raises(ActorFileError, match="used twice"):
+    with pytest.raises(ActorGroupsError, match="used twice"):
         parse_actor_groups('[[group]]\nname = "A"\n[[group]]\nname = "A"\n')
-    with pytest.raises(ActorFileError, match="has no name"):
+    with pytest.raises(ActorGroupsError, match="has no name"):
         parse_actor_groups('[[group]]\nname = "A"\n[[group.members]]\naliases = []\n')

@@ -58,7 +58,7 @@ def test_other_actors_match_no_iran_allied_group(actor):
 def test_a_bad_actor_groups_file_says_where(tmp_path):
     path = tmp_path / "groups.toml"
     path.write_text('[[group]]\nname = "A"\n[[group.members]]\naliases = ["x"]\n')
-    with pytest.raises(ActorGroupsError, match="every member needs a 'name'"):
+    with pytest.raises(ActorGroupsError, match="has no name"):
         load_actor_groups(path)
     with pytest.raises(ActorGroupsError, match="no such actor groups file"):
         load_actor_groups(tmp_path / "missing.toml")
