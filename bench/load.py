@@ -3,7 +3,7 @@
     .venv/bin/python bench/load.py [--users 20] [--browsers 1] [--seconds 180] [--rows 1000000]
                                    [--refresh-rows 20000] [--refresh-every 0] [--retrain]
                                    [--think 5 15] [--ramp 1]
-                                   [--database sqlite|postgresql] [--servers 1]
+                                   [--database sqlite|postgresql] [--servers 1] [--rebuild]
 
 The scale-out configuration of issue 12 (PostgreSQL, two dashboard servers, 50 users, a
 refresh every minute, 3 minutes; target: 0 errors and an overall p95 under 2 s):
@@ -11,12 +11,14 @@ refresh every minute, 3 minutes; target: 0 errors and an overall p95 under 2 s):
     .venv/bin/python bench/load.py --database postgresql --servers 2 --users 50 \
         --refresh-every 60 --seconds 180
 
-Uses bench/ui.py's store of ``--rows`` incidents (built on first use). ``--database sqlite``
-(default) takes a copy of that SQLite file, so the refreshes here do not change it.
-``--database postgresql`` starts a throwaway PostgreSQL server (tests/pgserver.py: Debian's
-binaries, a temporary directory, deleted at the end) and loads it as the SQLite store was
-built: ``python -m risk ingest`` of bench/ui.py's CSV, then ``python -m risk train`` (nested
-backtest, fit, scores); it prints how long each took.
+Uses bench/ui.py's store of ``--rows`` incidents, built on first use (``--rebuild``: again).
+``--database sqlite`` (default) takes a copy of that SQLite file, so the refreshes here do not
+change it. ``--database postgresql`` starts a throwaway PostgreSQL server (tests/pgserver.py:
+Debian's binaries, a temporary directory, deleted at the end). The first time, it loads the
+store as the SQLite one was built, ``python -m risk ingest`` of bench/ui.py's CSV and then
+``python -m risk train`` (nested backtest, fit, scores), printing how long each took, and saves
+the server's data directory under bench/out/pg<version>_demo_<rows>; later runs start the
+server on a copy of it.
 
 ``--servers N`` starts N dashboard servers on 127.0.0.1 (one port each) on the same store;
 the users are spread over them round-robin. After every page has been visited once on every
@@ -58,6 +60,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -78,7 +81,7 @@ from streamlit.proto.ClientState_pb2 import ClientState  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from bench.ui import DEMO, OUT, build_store, run, write_scaled_demo  # noqa: E402
-from tests.pgserver import ThrowawayPostgres  # noqa: E402
+from tests.pgserver import ThrowawayPostgres, postgres_bindir  # noqa: E402
 
 TARGET_P95 = 3.0  # every page
 TARGET_OVERALL_P95 = 2.0  # all pages together, issue 12's scale-out target
@@ -115,18 +118,39 @@ def copy_store(source: Path, target: Path) -> None:
         reading.backup(writing)
 
 
-def load_postgres(server: ThrowawayPostgres, rows: int) -> str:
-    """Create database ``risk`` on ``server`` and load the store as bench/ui.py builds it."""
-    url = server.create_database("risk")
-    source = OUT / f"ui_demo_{rows}.csv"
-    if not source.exists():
-        write_scaled_demo(source, rows)
-    env = {**os.environ, "RISK_DATABASE_URL": url, "RISK_LOAD_DEMO": "0"}
-    seconds = run([sys.executable, "-m", "risk", "ingest", str(source)], env)
-    print(f"PostgreSQL: ingested {rows:,} rows in {seconds:.0f} s", flush=True)
-    seconds = run([sys.executable, "-m", "risk", "train"], env)
-    print(f"PostgreSQL: trained and scored in {seconds:.0f} s", flush=True)
-    return url
+def postgres_store(rows: int, rebuild: bool) -> tuple[ThrowawayPostgres, str]:
+    """A throwaway PostgreSQL server holding the store as bench/ui.py builds it, and the
+    store's URL.
+
+    The first time (or with ``rebuild``), loads bench/ui.py's CSV with ``python -m risk ingest``
+    and trains and scores with ``python -m risk train``, then saves the server's data
+    directory under bench/out/; later runs start on a copy of it.
+    """
+    saved = OUT / f"pg{postgres_bindir().parent.name}_demo_{rows}"
+    if rebuild:
+        shutil.rmtree(saved, ignore_errors=True)
+    if saved.exists():
+        server = ThrowawayPostgres(data_from=saved)
+        server.start()
+        print(f"PostgreSQL: a copy of the store saved in {saved.relative_to(ROOT)}", flush=True)
+        return server, server.url_for("risk")
+    server = ThrowawayPostgres()
+    server.start()
+    try:
+        url = server.create_database("risk")
+        source = OUT / f"ui_demo_{rows}.csv"
+        if not source.exists():
+            write_scaled_demo(source, rows)
+        env = {**os.environ, "RISK_DATABASE_URL": url, "RISK_LOAD_DEMO": "0"}
+        seconds = run([sys.executable, "-m", "risk", "ingest", str(source)], env)
+        print(f"PostgreSQL: ingested {rows:,} rows in {seconds:.0f} s", flush=True)
+        seconds = run([sys.executable, "-m", "risk", "train"], env)
+        print(f"PostgreSQL: trained and scored in {seconds:.0f} s", flush=True)
+        server.save(saved)
+    except BaseException:
+        server.stop()
+        raise
+    return server, server.url_for("risk")  # save() starts the server again, on a new port
 
 
 @functools.cache
@@ -435,7 +459,7 @@ def report(log: Log, servers: int) -> None:
     busy = sum(ended - began for began, ended, _ in log.refreshes)
     print(f"  a refresh was writing for {busy:.0f} s of the run")
     if log.late_refreshes:
-        print(f"  {log.late_refreshes} started late: the refresh before had overrun its minute")
+        print(f"  {log.late_refreshes} started late: the refresh before had overrun its slot")
 
     drawn = [v.seconds for v in log.visits if v.seconds is not None]
     if drawn:
@@ -503,6 +527,7 @@ def main() -> None:
     )
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--servers", type=int, default=1, help="dashboard servers")
+    parser.add_argument("--rebuild", action="store_true", help="build the store again")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     print(
@@ -519,12 +544,12 @@ def main() -> None:
     servers: list[Popen] = []
     try:
         if args.database == "postgresql":
-            postgres = ThrowawayPostgres()
-            postgres.start()
-            url = load_postgres(postgres, args.rows)
+            postgres, url = postgres_store(args.rows, args.rebuild)
         else:
             built = OUT / f"ui_demo_{args.rows}.db"
-            if not built.exists():
+            if args.rebuild or not built.exists():
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{built}{suffix}").unlink(missing_ok=True)
                 build_store(built, args.rows, "demo")
             database = OUT / f"load_{args.rows}.db"
             copy_store(built, database)

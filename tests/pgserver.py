@@ -9,7 +9,12 @@ pytest failures, so that scripts such as bench/load.py can use it:
     url = server.start()            # postgresql+psycopg://postgres@127.0.0.1:PORT/postgres
     url = server.create_database("risk")
     ...
+    server.save(folder)             # stop, copy the data directory to folder, start again
+    url = server.url_for("risk")    # (on another port)
     server.stop()
+
+``ThrowawayPostgres(data_from=folder)`` starts on a copy of a saved data directory instead of
+an empty one, so that a loaded database can be reused without loading it again.
 """
 
 from __future__ import annotations
@@ -77,8 +82,11 @@ def _die_with_parent() -> None:
 class ThrowawayPostgres:
     """initdb + postgres in a temporary directory, deleted by :meth:`stop`."""
 
-    def __init__(self, settings: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, settings: dict[str, str] | None = None, data_from: Path | None = None
+    ) -> None:
         self.bindir = postgres_bindir()
+        self.data_from = data_from
         self.settings = {**DEFAULT_SETTINGS, **(settings or {})}
         self.account: pwd.struct_passwd | None = None
         if os.geteuid() == 0:  # the server refuses to run as root
@@ -121,6 +129,14 @@ class ThrowawayPostgres:
         if self.account is not None:
             os.chown(self.tmp, self.account.pw_uid, self.account.pw_gid)
         data = self.tmp / "data"
+        if self.data_from is not None:
+            # cp -a keeps the owner and the 0700 mode the server insists on.
+            subprocess.run(["cp", "-a", str(self.data_from), str(data)], check=True)
+        else:
+            self._initdb(data)
+        return self._launch(data)
+
+    def _initdb(self, data: Path) -> None:
         initdb = subprocess.run(
             [
                 str(self.bindir / "initdb"),
@@ -140,6 +156,9 @@ class ThrowawayPostgres:
         if self.account is not None:
             os.chown(hba, self.account.pw_uid, self.account.pw_gid)
 
+    def _launch(self, data: Path) -> str:
+        """Run postgres on ``data``; the URL of its maintenance database."""
+        assert self.tmp is not None
         log = self.tmp / "postgres.log"
         settings = {
             **self.settings,
@@ -169,6 +188,17 @@ class ThrowawayPostgres:
         text = log.read_text(errors="replace")
         self.stop()
         raise RuntimeError(f"PostgreSQL did not start; its log:\n{text}")
+
+    def save(self, folder: Path) -> None:
+        """Stop the server cleanly, copy its data directory to ``folder``, start it again (on a
+        new port: take its URLs afresh)."""
+        assert self.tmp is not None
+        self._terminate()  # SIGINT: a fast shutdown, which checkpoints: the copy is consistent
+        partial = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        subprocess.run(["cp", "-a", str(self.tmp / "data"), str(partial)], check=True)
+        partial.rename(folder)  # a copy cut short is never taken for a saved one
+        self._launch(self.tmp / "data")
 
     def connect(self, database: str = "postgres") -> psycopg.Connection:
         """An autocommit connection to ``database`` on this server."""
