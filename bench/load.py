@@ -39,13 +39,15 @@ tabs that click the navigation links and time until the page's title and charts 
 the whole wait as a user sees it. (Twenty Chromium tabs would measure this machine's two
 cores drawing twenty dashboards; real users draw on their own computers.)
 
-Prints the machine (cores, load average at the start and end of the browsing), then per page
-and kind the visits, median, 95th percentile and worst seconds and the errors on that page's
-visits, the same per server, the overall 95th percentile, and every error: a page not done
-within 60 s, an exception or error box on it, a JavaScript error, a failed request or
-connection, a failed refresh. Targets: no errors, 95th percentile under 3 s for every page;
-for the scale-out configuration, under 2 s over all pages. The simulated users run in this
-script's process, on the same cores as the servers: their times include waiting for it.
+Prints the machine (cores; load average at the start and end of the browsing, and the CPU
+seconds each server and this script used meanwhile, which on a shared machine tell a starved
+run from a busy one), then per page and kind the visits, median, 95th percentile and worst
+seconds and the errors on that page's visits, the same per server, the overall 95th
+percentile, and every error: a page not done within 60 s, an exception or error box on it, a
+JavaScript error, a failed request or connection, a failed refresh. Targets: no errors, 95th
+percentile under 3 s for every page; for the scale-out configuration, under 2 s over all
+pages. The simulated users run in this script's process, on the same cores as the servers:
+their times include waiting for it.
 Not a test: the numbers depend on the machine.
 """
 
@@ -383,6 +385,12 @@ async def refresher(args, log: Log, url: str, folder: Path, start: float, deadli
         slot = start + number * args.refresh_every if args.refresh_every else time.perf_counter()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def server_memory(pid: int) -> str:
     """Resident and peak resident memory of a process (Linux /proc)."""
     fields = dict(
@@ -409,7 +417,9 @@ def row(label: str, visits: list[Visit], target: float = TARGET_P95) -> str:
     if not drawn:
         return f"{label:<16}{len(visits):>7}{'':>10}{'':>9}{'':>9}{errors:>8}"
     p95 = percentile(drawn, 0.95)
-    verdict = "ok" if p95 <= target and not errors else f"MISSED (p95 < {target:g} s, no errors)"
+    verdict = (
+        "ok" if p95 <= target and not errors else f"MISSED (target: p95 < {target:g} s, no errors)"
+    )
     return (
         f"{label:<16}{len(visits):>7}{statistics.median(drawn):>10.2f}{p95:>9.2f}"
         f"{max(drawn):>9.2f}{errors:>8}   {verdict}"
@@ -476,7 +486,7 @@ def report(log: Log, servers: int) -> None:
         print(f"  ... and {len(log.errors) - 30} more")
 
 
-async def main_async(args, url: str, bases: list[str]) -> Log:
+async def main_async(args, url: str, bases: list[str], pids: list[int]) -> Log:
     log = Log()
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
@@ -492,6 +502,10 @@ async def main_async(args, url: str, bases: list[str]) -> Log:
             await warm.close()
 
         print(f"load average (1 / 5 / 15 min) as the users start: {load_average()}", flush=True)
+        # CPU used while the users browse: on a shared machine, what the servers and this
+        # script got of the cores tells whether a slow run was starved or busy.
+        watched = (os.getpid(), *pids)
+        cpu_before = [cpu_seconds(pid) for pid in watched]
         start = time.perf_counter()
         deadline = start + args.ramp * args.users + args.seconds
         await asyncio.gather(
@@ -502,7 +516,14 @@ async def main_async(args, url: str, bases: list[str]) -> Log:
             ),
             refresher(args, log, url, OUT / "load", start + REFRESH_DELAY, deadline),
         )
+        wall = time.perf_counter() - start
         print(f"load average (1 / 5 / 15 min) at the end: {load_average()}")
+        used = [cpu_seconds(pid) - before for pid, before in zip(watched, cpu_before, strict=True)]
+        print(
+            f"CPU used in the {wall:.0f} s of browsing: this script (the protocol users) "
+            f"{used[0]:.0f} s"
+            + "".join(f", server {n} {seconds:.0f} s" for n, seconds in enumerate(used[1:]))
+        )
         await browser.close()
     return log
 
@@ -557,7 +578,8 @@ def main() -> None:
         ports = [driver.free_port() for _ in range(args.servers)]
         for number, port in enumerate(ports):
             servers.append(driver.start_server(url, port, OUT / f"load_streamlit_{number}.log"))
-        log = asyncio.run(main_async(args, url, [f"http://127.0.0.1:{port}" for port in ports]))
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        log = asyncio.run(main_async(args, url, bases, [server.pid for server in servers]))
         memory = [server_memory(server.pid) for server in servers]
     finally:
         for server in servers:
