@@ -355,7 +355,7 @@ async def refresher(args, log: Log, url: str, folder: Path, start: float, deadli
         elif args.refresh_every and now - slot > 1.0:
             log.late_refreshes += 1
         number += 1
-        # Written in a thread so that the users' timings do not include it.
+        # In a thread, so that the event loop (the users and their clocks) keeps turning.
         await asyncio.to_thread(
             write_refresh_file, incoming / f"new_{number}.csv", args.refresh_rows, number
         )
