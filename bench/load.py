@@ -546,7 +546,12 @@ def main() -> None:
     parser.add_argument(
         "--think", type=float, nargs=2, default=(5.0, 15.0), help="pause between clicks (s)"
     )
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the store: a copy of the SQLite file, or a throwaway PostgreSQL server",
+    )
     parser.add_argument("--servers", type=int, default=1, help="dashboard servers")
     parser.add_argument("--rebuild", action="store_true", help="build the store again")
     args = parser.parse_args()
