@@ -12,6 +12,11 @@ earlier folds, plus an inner fold just before the first cut-off). The reported "
 is that procedure's forecast, so the reported skill includes the cost of choosing. The
 forecaster in use from now on is the candidate best on every out-of-sample week.
 
+Calibration is nested the same way: in fold ``k`` each learned candidate's probabilities are
+Platt-scaled by a calibrator fitted on that candidate's own out-of-sample forecasts whose
+outcome was known before the cut-off (see :func:`recalibrate`); the baselines are left as
+they are. The forecaster in use gets a calibrator fitted on all its out-of-sample forecasts.
+
 Counts: the Poisson regression is used only if it beats the naive forecast (the last 4 weeks'
 rate carried over the horizon) on both MAE and CRPS over the backtest; otherwise the naive
 forecast is shown, and the reported count metrics are the one in use's (naive has nothing
@@ -36,10 +41,12 @@ from risk.forecast.metrics import (
     reliability_curve,
 )
 from risk.forecast.model import (
+    BASELINES,
     CANDIDATES,
     COUNT_FEATURES,
     MIN_TRAIN_WEEKS,
     ModelError,
+    PlattCalibrator,
     calibrate_spread,
     check_trainable,
     make_candidate,
@@ -93,11 +100,13 @@ class BacktestResult:
     count_source: str = "model"
     candidates: list[dict[str, Any]] = field(default_factory=list)
     calibration: pd.DataFrame | None = None  # out-of-sample count forecasts of the one in use
+    calibrators: dict[str, PlattCalibrator] = field(default_factory=dict)  # from all folds
 
     def as_json(self) -> dict[str, Any]:
         return {
             "target": self.target.as_dict(),
             "selection": "nested",
+            "calibration": "platt, fitted in each fold on earlier out-of-sample forecasts",
             "in_use": self.in_use,
             "baseline_in_use": self.in_use in _BASELINE_NAMES,
             "estimator": self.estimator,
@@ -154,6 +163,29 @@ def candidate_forecasts(
     return part
 
 
+def raw_column(name: str) -> str:
+    """The column holding a learned candidate's forecast before calibration."""
+    return f"{name}_raw"
+
+
+def recalibrate(pool: pd.DataFrame, part: pd.DataFrame, names: tuple[str, ...]) -> None:
+    """Platt-scale the learned candidates' forecasts in ``part`` (in place), each with a
+    calibrator fitted on its raw forecasts in ``pool``; keeps the raw ones in ``name_raw``.
+
+    ``pool`` must hold only out-of-sample forecasts whose outcome was known before ``part``'s
+    cut-off: that is what keeps the calibration inside the nested procedure. An empty or thin
+    pool gives the identity.
+    """
+    for name in names:
+        if name in BASELINES:
+            continue
+        part[raw_column(name)] = part[name]
+        if pool.empty:
+            continue
+        calibrator = PlattCalibrator().fit(pool[raw_column(name)].to_numpy(), pool["label"])
+        part[name] = calibrator.transform(part[name].to_numpy())
+
+
 def _crps(frame: pd.DataFrame, source: str) -> np.ndarray:
     return crps_negative_binomial(
         frame["future_violent"].to_numpy(),
@@ -206,6 +238,7 @@ def _run_backtest(
     seen: list[pd.DataFrame] = []
     if inner_train["label"].nunique() == 2 and not inner_test.empty:
         inner = candidate_forecasts(inner_train, inner_test, target, names)
+        recalibrate(pd.DataFrame(), inner, names)
         inner["_week"] = week_numbers(inner["week"])
         seen.append(inner)
     parts, folds = [], []
@@ -219,6 +252,7 @@ def _run_backtest(
             pool = pool[training_mask(pool["_week"].to_numpy(), cutoff, horizon)]
         chosen = choose(pool)
         part = candidate_forecasts(train, test, target, names)
+        recalibrate(pool, part, names)
         part["_week"] = week_numbers(part["week"])
         seen.append(part.copy())
         part["fold"] = len(folds)
@@ -260,6 +294,11 @@ def _run_backtest(
         target, estimator, feature_set or in_use, folds, predictions, in_use=in_use
     )
     result.count_source = count_source
+    result.calibrators = {
+        name: PlattCalibrator().fit(everything[raw_column(name)].to_numpy(), everything["label"])
+        for name in names
+        if name not in BASELINES
+    }
     result.summary = summarise(predictions, in_use, count_source)
     result.candidates = candidate_table(predictions, in_use)
     result.calibration = predictions[["theatre", "week", "future_violent"]].assign(
