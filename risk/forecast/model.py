@@ -123,6 +123,39 @@ LEVEL_LIKE = frozenset(
         "ratio_4_12",
     }
 )
+# The direction a reader expects: more of the feature, higher odds (+1) or lower (-1). A
+# driver going the other way says why, never just "fewer incidents raise the odds".
+EXPECTED_DIRECTION: dict[str, int] = {
+    **{feature: 1 for feature in FEATURES},
+    "weeks_since_surge": -1,
+    "volatility_52": 0,  # either way needs words: see _REASONS
+}
+# Why a driver goes against what a reader expects, keyed by (feature, direction of the
+# feature against the theatre's usual value: "higher"/"lower").
+_LEVEL_DOWN = (
+    "because a surge is measured from the last four weeks: after a quiet spell, a return "
+    "towards the usual level can count as one"
+)
+_LEVEL_UP = (
+    "because a surge is measured from the last four weeks: the higher that level, the bigger "
+    "the rise a surge takes"
+)
+_REASONS: dict[tuple[str, str], str] = {
+    **{(feature, "lower"): _LEVEL_DOWN for feature in LEVEL_LIKE},
+    **{(feature, "higher"): _LEVEL_UP for feature in LEVEL_LIKE},
+    ("volatility_52", "higher"): (
+        "because in a theatre whose weekly counts jump about more than usual, a jump is more "
+        "often a one-week spike than the start of a surge"
+    ),
+    ("volatility_52", "lower"): (
+        "because against steadier weekly counts than usual, a rise is more likely to be real "
+        "escalation than a one-week spike"
+    ),
+}
+_CONDITIONAL = (
+    "; the model weighs this together with the other signals, which move with it, so it can "
+    "go against the usual direction"
+)
 MIN_TRAIN_WEEKS = 52
 MIN_CLASS_LABELS = 10
 INTERVAL = 0.80
@@ -358,14 +391,15 @@ def describe_feature(feature: str, value: float) -> str:
         case "incidents_mean_4":
             return f"{value:,.1f} incidents of all kinds a week over the last 4 weeks"
         case "volatility_52":
-            return f"week-to-week volatility over the past year of {value:.2f}"
+            # std / (mean + 1) of the weekly counts over 52 weeks, said as what it measures.
+            return f"weekly counts over the past year swinging by {value:.1f}x their average"
         case "surges_52":
             return f"{value:.0f} surge week{'s' if value != 1 else ''} in the past year"
         case "weeks_since_surge":
             return (
                 "no surge in the past 3 years"
                 if value >= 156
-                else f"last surge {value:.0f} weeks ago"
+                else f"last surge {value:.0f} week{'s' if round(value) != 1 else ''} ago"
             )
         case "change_4":
             return f"this week shows {_CHANGE.get(int(value), value)} against the past 4 weeks"
@@ -374,7 +408,8 @@ def describe_feature(feature: str, value: float) -> str:
         case "others_surging":
             return f"{value:.0f} other theatre{'s' if value != 1 else ''} surging this week"
         case "others_surging_4":
-            return f"{value:.0f} surge weeks in other theatres over the last 4 weeks"
+            weeks = f"{value:.0f} surge week{'s' if round(value) != 1 else ''}"
+            return f"{weeks} in other theatres over the last 4 weeks"
         case "window_surge_rate_52":
             return f"a surge in {value:.0%} of 4-week spans over the past year"
         case "surge_rate_long":
@@ -384,7 +419,8 @@ def describe_feature(feature: str, value: float) -> str:
         case "nb_surge_prob":
             return f"{value:.0%} chance of a surge from week-to-week noise at this level"
         case "peers_surging_4":
-            return f"{value:.0f} surge weeks in the same country's other theatres over 4 weeks"
+            weeks = f"{value:.0f} surge week{'s' if round(value) != 1 else ''}"
+            return f"{weeks} in the same country's other theatres over 4 weeks"
         case "peers_ratio_4_12":
             return f"the same country's other theatres ran at {value:.1f}x their previous 12 weeks"
         case "region_violent_other_mean_4":
@@ -468,7 +504,7 @@ class SurgeModel:
         for index in order:
             feature, contribution = self.features[index], float(contributions[index])
             value = float(row[feature])
-            if abs(contribution) < 0.01:
+            if abs(contribution) < 0.05:  # under 1.05x: would read "raises the odds 1.0x"
                 continue
             verb = "raises" if contribution > 0 else "lowers"
             text = (
@@ -476,14 +512,25 @@ class SurgeModel:
                 f"{math.exp(abs(contribution)):.1f}x (usual for this theatre over the past year: "
                 f"{describe_feature(feature, usual[feature])})"
             )
-            if feature in LEVEL_LIKE and value < usual[feature] and contribution > 0:
-                # A reader rightly doubts "fewer incidents raise the odds": say why.
-                text += (
-                    ", because a surge is measured from the last four weeks: after a quiet "
-                    "spell, a return towards the usual level can count as one"
-                )
+            text += driver_reason(feature, value, usual[feature], contribution)
             drivers.append(Driver(feature, contribution, text))
         return drivers
+
+
+def driver_reason(feature: str, value: float, usual: float, contribution: float) -> str:
+    """Words for a driver that goes against what a reader expects (empty when it does not)."""
+    if value == usual or contribution == 0:
+        return ""
+    direction = "higher" if value > usual else "lower"
+    reason = _REASONS.get((feature, direction))
+    # Does the feature move the odds the way a reader expects? (+1 more -> higher odds.)
+    expected = EXPECTED_DIRECTION.get(feature, 1)
+    moved = (1 if value > usual else -1) * (1 if contribution > 0 else -1)
+    if expected != 0 and moved == expected:
+        return ""
+    if reason:
+        return f", {reason}"
+    return _CONDITIONAL
 
 
 def negative_binomial_interval(
