@@ -19,8 +19,9 @@ they are. The forecaster in use gets a calibrator fitted on all its out-of-sampl
 
 Counts: the Poisson regression is used only if it beats the naive forecast (the last 4 weeks'
 rate carried over the horizon) on both MAE and CRPS over the backtest; otherwise the naive
-forecast is shown, and the reported count metrics are the one in use's (naive has nothing
-fitted, so its backtest figures involve no choice).
+forecast is shown, and the reported count metrics are the one in use's. The share of past
+weeks the 80% intervals are set to hold is chosen the same nested way: in each fold, the goal
+(of COVERAGE_GOALS) whose intervals held closest to 80% on the earlier out-of-sample weeks.
 """
 
 from __future__ import annotations
@@ -44,10 +45,12 @@ from risk.forecast.model import (
     BASELINES,
     CANDIDATES,
     COUNT_FEATURES,
+    COVERAGE_GOALS,
+    INTERVAL,
     MIN_TRAIN_WEEKS,
     ModelError,
     PlattCalibrator,
-    calibrate_spread,
+    calibrate_spreads,
     check_trainable,
     make_candidate,
     make_count_model,
@@ -75,6 +78,9 @@ class Fold:
     test_rows: int
     test_positives: int
     chosen: str = ""
+    # Per count source, the share of past weeks its intervals were set to hold (chosen on the
+    # weeks known before the cut-off).
+    coverage_goals: dict[str, float] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +91,7 @@ class Fold:
             "test_rows": self.test_rows,
             "test_positives": self.test_positives,
             "chosen": self.chosen,
+            "coverage_goals": self.coverage_goals,
         }
 
 
@@ -101,11 +108,13 @@ class BacktestResult:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     calibration: pd.DataFrame | None = None  # out-of-sample count forecasts of the one in use
     calibrators: dict[str, PlattCalibrator] = field(default_factory=dict)  # from all folds
+    coverage_goal: float = 0.83  # the count intervals' goal chosen on all folds
 
     def as_json(self) -> dict[str, Any]:
         return {
             "target": self.target.as_dict(),
             "selection": "nested",
+            "coverage_goal": self.coverage_goal,
             "calibration": "platt, fitted in each fold on earlier out-of-sample forecasts",
             "in_use": self.in_use,
             "baseline_in_use": self.in_use in _BASELINE_NAMES,
@@ -157,10 +166,42 @@ def candidate_forecasts(
         ("model", poisson.predict(train), poisson.predict(test)),
         ("naive", naive_expected(train, target.horizon), naive_expected(test, target.horizon)),
     ):
-        pooled, per_theatre = calibrate_spread(train, fitted, actual)
         part[f"{source}_mean"] = np.clip(forecast, 1e-6, None)
-        part[f"{source}_spread"] = test["theatre"].map(per_theatre).fillna(pooled).to_numpy()
+        spreads = calibrate_spreads(train, fitted, actual, COVERAGE_GOALS)
+        for goal, (pooled, per_theatre) in spreads.items():
+            column = spread_column(source, goal)
+            part[column] = test["theatre"].map(per_theatre).fillna(pooled).to_numpy()
     return part
+
+
+def spread_column(source: str, goal: float) -> str:
+    """The column holding a count forecast's spread when set to hold ``goal`` of past weeks."""
+    return f"{source}_spread_{goal:.2f}"
+
+
+def choose_goal(pool: pd.DataFrame, source: str) -> float:
+    """The coverage goal whose intervals held closest to INTERVAL on ``pool`` (earlier
+    out-of-sample weeks); the middle one when there is nothing to go by."""
+    if pool.empty:
+        return COVERAGE_GOALS[len(COVERAGE_GOALS) // 2]
+    actual = pool["future_violent"].to_numpy(dtype=float)
+    mean = pool[f"{source}_mean"].to_numpy()
+    miss = {}
+    for goal in COVERAGE_GOALS:
+        lower, upper = negative_binomial_interval(
+            mean, pool[spread_column(source, goal)].to_numpy()
+        )
+        miss[goal] = abs(float(np.mean((actual >= lower) & (actual <= upper))) - INTERVAL)
+    return min(miss, key=miss.__getitem__)
+
+
+def set_spreads(pool: pd.DataFrame, part: pd.DataFrame) -> dict[str, float]:
+    """Give ``part`` each count source's spread at the goal chosen on ``pool``; the goals."""
+    goals = {}
+    for source in COUNT_SOURCES:
+        goals[source] = choose_goal(pool, source)
+        part[f"{source}_spread"] = part[spread_column(source, goals[source])]
+    return goals
 
 
 def raw_column(name: str) -> str:
@@ -239,6 +280,7 @@ def _run_backtest(
     if inner_train["label"].nunique() == 2 and not inner_test.empty:
         inner = candidate_forecasts(inner_train, inner_test, target, names)
         recalibrate(pd.DataFrame(), inner, names)
+        set_spreads(pd.DataFrame(), inner)
         inner["_week"] = week_numbers(inner["week"])
         seen.append(inner)
     parts, folds = [], []
@@ -253,6 +295,7 @@ def _run_backtest(
         chosen = choose(pool)
         part = candidate_forecasts(train, test, target, names)
         recalibrate(pool, part, names)
+        goals = set_spreads(pool, part)
         part["_week"] = week_numbers(part["week"])
         seen.append(part.copy())
         part["fold"] = len(folds)
@@ -269,6 +312,7 @@ def _run_backtest(
                 test_rows=len(test),
                 test_positives=int(test["label"].sum()),
                 chosen=chosen,
+                coverage_goals=goals,
             )
         )
     if not parts:
@@ -294,6 +338,7 @@ def _run_backtest(
         target, estimator, feature_set or in_use, folds, predictions, in_use=in_use
     )
     result.count_source = count_source
+    result.coverage_goal = choose_goal(everything, count_source)
     result.calibrators = {
         name: PlattCalibrator().fit(everything[raw_column(name)].to_numpy(), everything["label"])
         for name in names

@@ -177,6 +177,10 @@ CALIBRATION_WEEKS = 104
 # out of sample runs lower than on the weeks the spread was set on (conflicts change pace): on
 # UCDP GED Syria by governorate, 83% on past weeks gave 80.0% out of sample, 80% gave 77.6%.
 COVERAGE_GOAL = 0.83
+# The goals the backtest chooses among, fold by fold, by which held closest to INTERVAL on the
+# earlier out-of-sample weeks (COVERAGE_GOAL is then only the default of a model fitted
+# without a backtest).
+COVERAGE_GOALS = (0.80, 0.82, 0.84, 0.86, 0.88)
 # Platt scaling's prior: slope and intercept within about this of "no correction" unless the
 # out-of-sample forecasts say otherwise. Early folds have few such forecasts, and an unchecked
 # fit on them chased one quarter's base rate (on the synthetic panel it doubled a fold's Brier).
@@ -569,9 +573,11 @@ def _dispersion(actual: np.ndarray, mean: np.ndarray) -> float:
     return float(np.exp(fitted.x))
 
 
-def _covering_dispersion(actual: np.ndarray, mean: np.ndarray) -> float:
-    """The smallest dispersion whose 80% intervals hold at least COVERAGE_GOAL of ``actual``
-    (the one covering most, when none does).
+def _covering_dispersions(
+    actual: np.ndarray, mean: np.ndarray, goals: tuple[float, ...]
+) -> list[float]:
+    """For each goal, the smallest dispersion whose 80% intervals hold at least that share of
+    ``actual`` (the one covering most, when none does).
 
     One spread for theatres of very different sizes gave intervals holding 62-72% of outcomes
     on real data. A grid, not bisection: coverage first rises with the dispersion, then falls
@@ -585,29 +591,43 @@ def _covering_dispersion(actual: np.ndarray, mean: np.ndarray) -> float:
         nbinom_cdf(actual[None, :] - 1, size, prob) < 1 - tail
     )
     coverage = inside.mean(axis=1)
-    enough = np.flatnonzero(coverage >= COVERAGE_GOAL)
-    return float(_DISPERSION_GRID[enough[0] if len(enough) else int(np.argmax(coverage))])
+    found = []
+    for goal in goals:
+        enough = np.flatnonzero(coverage >= goal)
+        found.append(
+            float(_DISPERSION_GRID[enough[0] if len(enough) else int(np.argmax(coverage))])
+        )
+    return found
 
 
 _DISPERSION_GRID = np.exp(np.linspace(-8, 3, 45))
 
 
-def calibrate_spread(
-    rows: pd.DataFrame, mean: np.ndarray, actual: np.ndarray
-) -> tuple[float, dict[str, float]]:
-    """Pooled and per-theatre dispersions whose 80% intervals hold COVERAGE_GOAL of the
+def calibrate_spreads(
+    rows: pd.DataFrame, mean: np.ndarray, actual: np.ndarray, goals: tuple[float, ...]
+) -> dict[float, tuple[float, dict[str, float]]]:
+    """Per goal: pooled and per-theatre dispersions whose 80% intervals hold that share of the
     outcomes of the last CALIBRATION_WEEKS (the pooled one for theatres with fewer weeks)."""
     recent = (rows["week"] > rows["week"].max() - pd.Timedelta(weeks=CALIBRATION_WEEKS)).to_numpy()
     mean = np.clip(np.asarray(mean, dtype=float), 1e-6, None)
     actual = np.asarray(actual, dtype=float)
-    pooled = _covering_dispersion(actual[recent], mean[recent])
-    per_theatre = {}
+    pooled = _covering_dispersions(actual[recent], mean[recent], goals)
+    per_theatre: list[dict[str, float]] = [{} for _ in goals]
     theatres = rows["theatre"].to_numpy()
     for theatre in np.unique(theatres[recent]):
         mask = recent & (theatres == theatre)
         if mask.sum() >= MIN_THEATRE_WEEKS:
-            per_theatre[str(theatre)] = _covering_dispersion(actual[mask], mean[mask])
-    return pooled, per_theatre
+            for i, value in enumerate(_covering_dispersions(actual[mask], mean[mask], goals)):
+                per_theatre[i][str(theatre)] = value
+    return {goal: (pooled[i], per_theatre[i]) for i, goal in enumerate(goals)}
+
+
+def calibrate_spread(
+    rows: pd.DataFrame, mean: np.ndarray, actual: np.ndarray, goal: float = COVERAGE_GOAL
+) -> tuple[float, dict[str, float]]:
+    """Pooled and per-theatre dispersions whose 80% intervals hold ``goal`` of the outcomes of
+    the last CALIBRATION_WEEKS (the pooled one for theatres with fewer weeks)."""
+    return calibrate_spreads(rows, mean, actual, (goal,))[goal]
 
 
 def fit_model(
@@ -618,6 +638,7 @@ def fit_model(
     count_source: str = "model",
     calibration: pd.DataFrame | None = None,
     calibrator: PlattCalibrator | None = None,
+    coverage_goal: float = COVERAGE_GOAL,
 ) -> SurgeModel:
     """Fit a candidate forecaster and the count model on every usable panel row.
 
@@ -625,6 +646,8 @@ def fit_model(
     count forecasts) sets the interval spread; without it, the training rows' fitted values do.
     ``calibrator`` (fitted on the candidate's out-of-sample backtest forecasts) recalibrates
     the probabilities of a learned candidate; baselines are used as they are.
+    ``coverage_goal``: the share of past weeks the 80% intervals are set to hold (the
+    backtest's choice, see risk.forecast.backtest).
     """
     if candidate not in CANDIDATES:
         raise ModelError(f"unknown candidate {candidate!r}; use one of {', '.join(CANDIDATES)}")
@@ -646,7 +669,7 @@ def fit_model(
             else counts.predict(rows)
         )
         actual = rows["future_violent"].to_numpy()
-    pooled, per_theatre = calibrate_spread(spread_rows, spread_mean, actual)
+    pooled, per_theatre = calibrate_spread(spread_rows, spread_mean, actual, coverage_goal)
     features = candidate_features(candidate)
     estimator, feature_set = CANDIDATES[candidate]
     return SurgeModel(
@@ -667,6 +690,7 @@ def fit_model(
             "feature_set": feature_set or candidate,
             "features": list(features),
             "count_source": count_source,
+            "coverage_goal": coverage_goal,
             "calibration": (
                 {"method": "platt", "slope": calibrator.slope, "intercept": calibrator.intercept}
                 if isinstance(classifier, Calibrated)

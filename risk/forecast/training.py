@@ -73,6 +73,7 @@ def train(
         count_source=best.count_source,
         calibration=best.calibration,
         calibrator=best.calibrators.get(best.in_use),
+        coverage_goal=best.coverage_goal,
     )
     created = utc_now()
     model.history = best.predictions[

@@ -6,9 +6,21 @@ import pandas as pd
 import pytest
 
 from risk.forecast import backtest as backtest_module
-from risk.forecast.backtest import raw_column, recalibrate, run_backtest
+from risk.forecast.backtest import (
+    choose_goal,
+    raw_column,
+    recalibrate,
+    run_backtest,
+    spread_column,
+)
 from risk.forecast.metrics import expected_calibration_error
-from risk.forecast.model import BASELINES, CANDIDATES, PlattCalibrator, fit_model
+from risk.forecast.model import (
+    BASELINES,
+    CANDIDATES,
+    COVERAGE_GOALS,
+    PlattCalibrator,
+    fit_model,
+)
 from risk.forecast.panel import week_numbers
 from risk.forecast.target import TARGETS
 from tests.synthetic import synthetic_panel
@@ -126,3 +138,46 @@ def test_the_fitted_model_carries_the_calibrator_of_the_backtest(panel, result):
     # Baselines are the references: never recalibrated.
     climatology = fit_model(panel, TARGET, "climatology", calibrator=calibrator)
     assert climatology.metadata["calibration"] is None
+
+
+# -- the count intervals' coverage goal ---------------------------------------------------------
+
+
+def test_the_coverage_goal_is_the_one_that_held_closest_to_eighty_percent():
+    rng = np.random.default_rng(0)
+    mean = np.full(4000, 10.0)
+    # Outcomes with dispersion 0.3: intervals of that spread hold about 83% of them, narrower
+    # ones 54-67%, wider ones 97% or more.
+    outcomes = rng.negative_binomial(1 / 0.3, (1 / 0.3) / (1 / 0.3 + mean))
+    pool = pd.DataFrame({"future_violent": outcomes, "naive_mean": mean})
+    for dispersion, goal in zip((1e-4, 0.1, 1.0, 0.3, 3.0), COVERAGE_GOALS, strict=True):
+        pool[spread_column("naive", goal)] = dispersion
+    assert choose_goal(pool, "naive") == COVERAGE_GOALS[3]
+    assert choose_goal(pool.iloc[0:0], "naive") in COVERAGE_GOALS
+
+
+def test_each_folds_coverage_goal_is_chosen_before_its_cutoff(panel, result):
+    # Tampering with outcomes from a middle fold's cut-off on cannot change the goals (nor the
+    # spreads) of that fold and the ones before it.
+    k = len(result.folds) // 2
+    cutoff = week_numbers(pd.Series([result.folds[k].cutoff]))[0]
+    tampered = panel.copy()
+    future = week_numbers(tampered["week"]) >= cutoff
+    tampered.loc[future, "future_violent"] = tampered.loc[future, "future_violent"] * 3 + 5
+    again = run_backtest(tampered, TARGET)
+    for before, after in zip(result.folds[: k + 1], again.folds[: k + 1], strict=True):
+        assert before.coverage_goals == after.coverage_goals
+    original = result.predictions[result.predictions["fold"] <= k]
+    redone = again.predictions[again.predictions["fold"] <= k]
+    np.testing.assert_allclose(original["spread"].to_numpy(), redone["spread"].to_numpy())
+    assert {g for f in result.folds for g in f.coverage_goals.values()} <= set(COVERAGE_GOALS)
+
+
+def test_the_fitted_model_sets_its_intervals_to_the_goal_it_is_given(panel):
+    narrow = fit_model(panel, TARGET, "climatology", coverage_goal=COVERAGE_GOALS[0])
+    wide = fit_model(panel, TARGET, "climatology", coverage_goal=COVERAGE_GOALS[-1])
+    assert wide.metadata["coverage_goal"] == COVERAGE_GOALS[-1]
+    assert wide.dispersion >= narrow.dispersion
+    assert any(
+        wide.theatre_dispersion[t] > narrow.theatre_dispersion[t] for t in wide.theatre_dispersion
+    )
