@@ -38,6 +38,7 @@ from risk.forecast.metrics import (
     count_metrics,
     crps_negative_binomial,
     enough_cases,
+    nbinom_cdf,
     probability_metrics,
     reliability_curve,
 )
@@ -186,12 +187,17 @@ def choose_goal(pool: pd.DataFrame, source: str) -> float:
         return COVERAGE_GOALS[len(COVERAGE_GOALS) // 2]
     actual = pool["future_violent"].to_numpy(dtype=float)
     mean = pool[f"{source}_mean"].to_numpy()
+    tail = (1 - INTERVAL) / 2
     miss = {}
     for goal in COVERAGE_GOALS:
-        lower, upper = negative_binomial_interval(
-            mean, pool[spread_column(source, goal)].to_numpy()
+        size = 1 / np.clip(pool[spread_column(source, goal)].to_numpy(dtype=float), 1e-6, None)
+        prob = size / (size + mean)
+        # Inside the central interval <=> cdf(y) >= tail and cdf(y - 1) < 1 - tail: the CDF
+        # is many times faster than the quantile function on tens of thousands of rows.
+        inside = (nbinom_cdf(actual, size, prob) >= tail) & (
+            nbinom_cdf(actual - 1, size, prob) < 1 - tail
         )
-        miss[goal] = abs(float(np.mean((actual >= lower) & (actual <= upper))) - INTERVAL)
+        miss[goal] = abs(float(inside.mean()) - INTERVAL)
     return min(miss, key=miss.__getitem__)
 
 
