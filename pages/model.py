@@ -75,7 +75,9 @@ if not folds.empty:
         f"cut-off. {int(pooled['n'].iloc[0]):,} out-of-sample theatre-weeks. Selection is "
         "nested: in each fold the forecaster (a model or a baseline) is the one with the lowest "
         "Brier score on the earlier out-of-sample weeks whose outcome was known before that "
-        "fold's cut-off, so the first row's figures include the cost of choosing."
+        "fold's cut-off, so the first row's figures include the cost of choosing. The "
+        "models' probabilities are recalibrated the same way (Platt scaling fitted on their "
+        "own earlier out-of-sample forecasts); the baselines are used as they are."
     )
 margin = backtest_found.get("margin_over_levels") or {}
 if margin.get("bss") is not None:
@@ -84,7 +86,7 @@ if margin.get("bss") is not None:
         f"{margin['bss']:+.3f}, ROC AUC "
         + ("n/a" if margin.get("roc_auc") is None else f"{margin['roc_auc']:+.3f}")
         + ". Signals beyond levels were kept only where they improved this backtest on real "
-        "data (README, 'Forecasting')."
+        "data (README, 'The escalation model')."
     )
 shown = pooled.assign(
     forecaster=pooled["forecaster"].map(lambda f: look.FORECASTER_LABELS.get(f, f))

@@ -12,10 +12,16 @@ earlier folds, plus an inner fold just before the first cut-off). The reported "
 is that procedure's forecast, so the reported skill includes the cost of choosing. The
 forecaster in use from now on is the candidate best on every out-of-sample week.
 
+Calibration is nested the same way: in fold ``k`` each learned candidate's probabilities are
+Platt-scaled by a calibrator fitted on that candidate's own out-of-sample forecasts whose
+outcome was known before the cut-off (see :func:`recalibrate`); the baselines are left as
+they are. The forecaster in use gets a calibrator fitted on all its out-of-sample forecasts.
+
 Counts: the Poisson regression is used only if it beats the naive forecast (the last 4 weeks'
 rate carried over the horizon) on both MAE and CRPS over the backtest; otherwise the naive
-forecast is shown, and the reported count metrics are the one in use's (naive has nothing
-fitted, so its backtest figures involve no choice).
+forecast is shown, and the reported count metrics are the one in use's. The share of past
+weeks the 80% intervals are set to hold is chosen the same nested way: in each fold, the goal
+(of COVERAGE_GOALS) whose intervals held closest to 80% on the earlier out-of-sample weeks.
 """
 
 from __future__ import annotations
@@ -32,15 +38,20 @@ from risk.forecast.metrics import (
     count_metrics,
     crps_negative_binomial,
     enough_cases,
+    nbinom_cdf,
     probability_metrics,
     reliability_curve,
 )
 from risk.forecast.model import (
+    BASELINES,
     CANDIDATES,
     COUNT_FEATURES,
+    COVERAGE_GOALS,
+    INTERVAL,
     MIN_TRAIN_WEEKS,
     ModelError,
-    calibrate_spread,
+    PlattCalibrator,
+    calibrate_spreads,
     check_trainable,
     make_candidate,
     make_count_model,
@@ -68,6 +79,9 @@ class Fold:
     test_rows: int
     test_positives: int
     chosen: str = ""
+    # Per count source, the share of past weeks its intervals were set to hold (chosen on the
+    # weeks known before the cut-off).
+    coverage_goals: dict[str, float] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +92,7 @@ class Fold:
             "test_rows": self.test_rows,
             "test_positives": self.test_positives,
             "chosen": self.chosen,
+            "coverage_goals": self.coverage_goals,
         }
 
 
@@ -93,11 +108,15 @@ class BacktestResult:
     count_source: str = "model"
     candidates: list[dict[str, Any]] = field(default_factory=list)
     calibration: pd.DataFrame | None = None  # out-of-sample count forecasts of the one in use
+    calibrators: dict[str, PlattCalibrator] = field(default_factory=dict)  # from all folds
+    coverage_goal: float = 0.83  # the count intervals' goal chosen on all folds
 
     def as_json(self) -> dict[str, Any]:
         return {
             "target": self.target.as_dict(),
             "selection": "nested",
+            "coverage_goal": self.coverage_goal,
+            "calibration": "platt, fitted in each fold on earlier out-of-sample forecasts",
             "in_use": self.in_use,
             "baseline_in_use": self.in_use in _BASELINE_NAMES,
             "estimator": self.estimator,
@@ -148,10 +167,70 @@ def candidate_forecasts(
         ("model", poisson.predict(train), poisson.predict(test)),
         ("naive", naive_expected(train, target.horizon), naive_expected(test, target.horizon)),
     ):
-        pooled, per_theatre = calibrate_spread(train, fitted, actual)
         part[f"{source}_mean"] = np.clip(forecast, 1e-6, None)
-        part[f"{source}_spread"] = test["theatre"].map(per_theatre).fillna(pooled).to_numpy()
+        spreads = calibrate_spreads(train, fitted, actual, COVERAGE_GOALS)
+        for goal, (pooled, per_theatre) in spreads.items():
+            column = spread_column(source, goal)
+            part[column] = test["theatre"].map(per_theatre).fillna(pooled).to_numpy()
     return part
+
+
+def spread_column(source: str, goal: float) -> str:
+    """The column holding a count forecast's spread when set to hold ``goal`` of past weeks."""
+    return f"{source}_spread_{goal:.2f}"
+
+
+def choose_goal(pool: pd.DataFrame, source: str) -> float:
+    """The coverage goal whose intervals held closest to INTERVAL on ``pool`` (earlier
+    out-of-sample weeks); the middle one when there is nothing to go by."""
+    if pool.empty:
+        return COVERAGE_GOALS[len(COVERAGE_GOALS) // 2]
+    actual = pool["future_violent"].to_numpy(dtype=float)
+    mean = pool[f"{source}_mean"].to_numpy()
+    tail = (1 - INTERVAL) / 2
+    miss = {}
+    for goal in COVERAGE_GOALS:
+        size = 1 / np.clip(pool[spread_column(source, goal)].to_numpy(dtype=float), 1e-6, None)
+        prob = size / (size + mean)
+        # Inside the central interval <=> cdf(y) >= tail and cdf(y - 1) < 1 - tail: the CDF
+        # is many times faster than the quantile function on tens of thousands of rows.
+        inside = (nbinom_cdf(actual, size, prob) >= tail) & (
+            nbinom_cdf(actual - 1, size, prob) < 1 - tail
+        )
+        miss[goal] = abs(float(inside.mean()) - INTERVAL)
+    return min(miss, key=miss.__getitem__)
+
+
+def set_spreads(pool: pd.DataFrame, part: pd.DataFrame) -> dict[str, float]:
+    """Give ``part`` each count source's spread at the goal chosen on ``pool``; the goals."""
+    goals = {}
+    for source in COUNT_SOURCES:
+        goals[source] = choose_goal(pool, source)
+        part[f"{source}_spread"] = part[spread_column(source, goals[source])]
+    return goals
+
+
+def raw_column(name: str) -> str:
+    """The column holding a learned candidate's forecast before calibration."""
+    return f"{name}_raw"
+
+
+def recalibrate(pool: pd.DataFrame, part: pd.DataFrame, names: tuple[str, ...]) -> None:
+    """Platt-scale the learned candidates' forecasts in ``part`` (in place), each with a
+    calibrator fitted on its raw forecasts in ``pool``; keeps the raw ones in ``name_raw``.
+
+    ``pool`` must hold only out-of-sample forecasts whose outcome was known before ``part``'s
+    cut-off: that is what keeps the calibration inside the nested procedure. An empty or thin
+    pool gives the identity.
+    """
+    for name in names:
+        if name in BASELINES:
+            continue
+        part[raw_column(name)] = part[name]
+        if pool.empty:
+            continue
+        calibrator = PlattCalibrator().fit(pool[raw_column(name)].to_numpy(), pool["label"])
+        part[name] = calibrator.transform(part[name].to_numpy())
 
 
 def _crps(frame: pd.DataFrame, source: str) -> np.ndarray:
@@ -206,6 +285,8 @@ def _run_backtest(
     seen: list[pd.DataFrame] = []
     if inner_train["label"].nunique() == 2 and not inner_test.empty:
         inner = candidate_forecasts(inner_train, inner_test, target, names)
+        recalibrate(pd.DataFrame(), inner, names)
+        set_spreads(pd.DataFrame(), inner)
         inner["_week"] = week_numbers(inner["week"])
         seen.append(inner)
     parts, folds = [], []
@@ -219,6 +300,8 @@ def _run_backtest(
             pool = pool[training_mask(pool["_week"].to_numpy(), cutoff, horizon)]
         chosen = choose(pool)
         part = candidate_forecasts(train, test, target, names)
+        recalibrate(pool, part, names)
+        goals = set_spreads(pool, part)
         part["_week"] = week_numbers(part["week"])
         seen.append(part.copy())
         part["fold"] = len(folds)
@@ -235,6 +318,7 @@ def _run_backtest(
                 test_rows=len(test),
                 test_positives=int(test["label"].sum()),
                 chosen=chosen,
+                coverage_goals=goals,
             )
         )
     if not parts:
@@ -260,6 +344,12 @@ def _run_backtest(
         target, estimator, feature_set or in_use, folds, predictions, in_use=in_use
     )
     result.count_source = count_source
+    result.coverage_goal = choose_goal(everything, count_source)
+    result.calibrators = {
+        name: PlattCalibrator().fit(everything[raw_column(name)].to_numpy(), everything["label"])
+        for name in names
+        if name not in BASELINES
+    }
     result.summary = summarise(predictions, in_use, count_source)
     result.candidates = candidate_table(predictions, in_use)
     result.calibration = predictions[["theatre", "week", "future_violent"]].assign(

@@ -72,6 +72,8 @@ def train(
         best.in_use,
         count_source=best.count_source,
         calibration=best.calibration,
+        calibrator=best.calibrators.get(best.in_use),
+        coverage_goal=best.coverage_goal,
     )
     created = utc_now()
     model.history = best.predictions[

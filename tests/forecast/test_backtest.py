@@ -122,8 +122,10 @@ def test_every_forecast_is_scored_the_same_way(result):
     assert pooled["climatology"]["bss"] == 0.0
 
 
-def test_model_beats_climatology_and_persistence_on_a_learnable_signal(result):
-    pooled = result.summary["pooled"]
+def test_model_beats_climatology_and_persistence_on_a_learnable_signal():
+    # 20 theatres: with 10, persistence is within selection noise of the models (the nested
+    # choice among 7 candidates on 130 test rows a fold), and which one wins is down to chance.
+    pooled = run_backtest(synthetic_panel(theatres=20), TARGET).summary["pooled"]
     for baseline in ("climatology", "persistence"):
         assert pooled["model"]["brier"] < pooled[baseline]["brier"]
         assert pooled["model"]["roc_auc"] > pooled[baseline]["roc_auc"]

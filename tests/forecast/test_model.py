@@ -271,3 +271,39 @@ def test_crps_of_a_negative_binomial_is_exact():
         exact = np.sum(pmf * np.abs(support - y)) - spread / 2
         got = crps_negative_binomial(np.array([y]), np.array([mean]), dispersion)[0]
         assert got == pytest.approx(exact, rel=1e-6)
+
+
+def test_drivers_against_the_expected_direction_say_why():
+    from risk.forecast.model import driver_reason
+
+    # Fewer incidents raising the odds: the surge bar is measured from the last four weeks.
+    assert "last four weeks" in driver_reason("violent_mean_4", 2.0, 10.0, 0.7)
+    # More incidents lowering the odds: the bar rises with the level.
+    assert "bigger" in driver_reason("violent_mean_4", 30.0, 10.0, -0.7)
+    # Volatility is said with its reason in either direction.
+    assert "spike" in driver_reason("volatility_52", 1.8, 0.8, -1.8)
+    assert "steadier" in driver_reason("volatility_52", 0.3, 1.0, 1.1)
+    # Fewer past surges raising the odds: no specific reason, so the conditional caveat.
+    assert "other signals" in driver_reason("surges_52", 0.0, 2.0, 0.2)
+    # What a reader expects needs no reason.
+    assert driver_reason("violent_mean_4", 30.0, 10.0, 0.7) == ""
+    assert driver_reason("weeks_since_surge", 1.0, 5.0, 0.3) == ""
+    assert driver_reason("nb_surge_prob", 0.6, 0.2, 0.9) == ""
+
+
+def test_every_counter_intuitive_driver_has_words_and_none_reads_one_times(panel, model):
+    from risk.forecast.model import EXPECTED_DIRECTION
+
+    checked = 0
+    for _, row in panel[panel["label"].notna()].tail(200).iterrows():
+        usual = panel[panel["theatre"] == row["theatre"]].tail(52)[list(model.features)]
+        usual = usual.median().to_dict()
+        for driver in model.drivers(row, usual):
+            assert "the odds 1.0x" not in driver.text
+            value, typical = row[driver.feature], usual[driver.feature]
+            expected = EXPECTED_DIRECTION[driver.feature]
+            moved = np.sign(value - typical) * np.sign(driver.contribution)
+            if value != typical and (expected == 0 or moved != expected):
+                checked += 1
+                assert "because" in driver.text or "other signals" in driver.text, driver.text
+    assert checked  # the synthetic panel does produce such drivers
