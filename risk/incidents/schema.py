@@ -2,16 +2,20 @@
 
 A loader turns its format into a frame with :data:`COLUMNS` (index = the line of the file the
 row came from) and hands it to :func:`validate_incidents`, which splits it into rows that pass
-:data:`INCIDENT_SCHEMA` and rejections with a reason per line.
+:func:`incident_schema` and rejections with a reason per line.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 SOURCES = ("acled", "ucdp", "native")
 
@@ -95,6 +99,8 @@ def _not_in_future(dates: pd.Series) -> pd.Series:
 
 
 def _text(column: str, *, nullable: bool = True) -> pa.Column:
+    import pandera.pandas as pa
+
     limit = MAX_TEXT_LENGTH[column]
     return pa.Column(
         str,
@@ -103,71 +109,83 @@ def _text(column: str, *, nullable: bool = True) -> pa.Column:
     )
 
 
-INCIDENT_SCHEMA = pa.DataFrameSchema(
-    {
-        "id": pa.Column(str, nullable=False),
-        # acled, ucdp, native, or a saved column mapping's name (risk.incidents.custom_formats)
-        "source": pa.Column(
-            str, pa.Check.str_matches(r"^[a-z]{2,10}$", error="is not a source name")
-        ),
-        "source_id": pa.Column(
-            str,
-            [
-                pa.Check.str_length(min_value=1, error="is empty"),
-                pa.Check.str_length(max_value=200, error="is longer than 200 characters"),
-            ],
-        ),
-        "event_date": pa.Column(
-            "datetime64[us]",
-            [
-                pa.Check.ge(MIN_EVENT_DATE, error="is before 1989-01-01 (spreadsheet artefact?)"),
-                pa.Check(_not_in_future, error="is in the future"),
-            ],
-        ),
-        "country": _text("country"),
-        "admin1": _text("admin1"),
-        "admin2": _text("admin2"),
-        "location": _text("location"),
-        "latitude": pa.Column(
-            float, pa.Check.in_range(-90, 90, error="is outside -90..90"), nullable=True
-        ),
-        "longitude": pa.Column(
-            float, pa.Check.in_range(-180, 180, error="is outside -180..180"), nullable=True
-        ),
-        "source_event_type": _text("source_event_type"),
-        "category": pa.Column(
-            str, pa.Check.isin(CATEGORIES, error=f"is not one of {', '.join(CATEGORIES)}")
-        ),
-        "violent": pa.Column(bool),
-        "actor1": _text("actor1"),
-        "actor2": _text("actor2"),
-        "fatalities": pa.Column(
-            "int64",
-            [
-                pa.Check.ge(0, error="is negative"),
-                # Larger than any single recorded event; almost always a typo or a sum row.
-                pa.Check.le(100_000, error="is over 100,000 for one event"),
-            ],
-        ),
-        "notes": _text("notes"),
-        "source_text": _text("source_text"),
-        "revision_time": pa.Column("Int64", nullable=True),
-        "date_end": pa.Column("datetime64[us]", nullable=True),
-        "date_precision": pa.Column("Int64", nullable=True),
-        "geo_precision": pa.Column("Int64", nullable=True),
-        "week_precise": pa.Column(bool),
-        "place_precise": pa.Column(bool),
-        "details": _text("details"),
-    },
-    checks=[
-        pa.Check(
-            lambda df: df["country"].notna() | (df["latitude"].notna() & df["longitude"].notna()),
-            error="needs a country or both latitude and longitude",
-        )
-    ],
-    strict=True,
-    ordered=True,
-)
+@cache
+def incident_schema() -> pa.DataFrameSchema:
+    """The schema as a pandera ``DataFrameSchema``: the declared rules, which tests hold every
+    accepted row to. Loads use :func:`validate_incidents` (the same rules, computed directly);
+    pandera is imported only here, as it takes a second to import.
+    """
+    import pandera.pandas as pa
+
+    return pa.DataFrameSchema(
+        {
+            "id": pa.Column(str, nullable=False),
+            # acled, ucdp, native, or a saved column mapping's name (risk.incidents.custom_formats)
+            "source": pa.Column(
+                str, pa.Check.str_matches(r"^[a-z]{2,10}$", error="is not a source name")
+            ),
+            "source_id": pa.Column(
+                str,
+                [
+                    pa.Check.str_length(min_value=1, error="is empty"),
+                    pa.Check.str_length(max_value=200, error="is longer than 200 characters"),
+                ],
+            ),
+            "event_date": pa.Column(
+                "datetime64[us]",
+                [
+                    pa.Check.ge(
+                        MIN_EVENT_DATE, error="is before 1989-01-01 (spreadsheet artefact?)"
+                    ),
+                    pa.Check(_not_in_future, error="is in the future"),
+                ],
+            ),
+            "country": _text("country"),
+            "admin1": _text("admin1"),
+            "admin2": _text("admin2"),
+            "location": _text("location"),
+            "latitude": pa.Column(
+                float, pa.Check.in_range(-90, 90, error="is outside -90..90"), nullable=True
+            ),
+            "longitude": pa.Column(
+                float, pa.Check.in_range(-180, 180, error="is outside -180..180"), nullable=True
+            ),
+            "source_event_type": _text("source_event_type"),
+            "category": pa.Column(
+                str, pa.Check.isin(CATEGORIES, error=f"is not one of {', '.join(CATEGORIES)}")
+            ),
+            "violent": pa.Column(bool),
+            "actor1": _text("actor1"),
+            "actor2": _text("actor2"),
+            "fatalities": pa.Column(
+                "int64",
+                [
+                    pa.Check.ge(0, error="is negative"),
+                    # Larger than any single recorded event; almost always a typo or a sum row.
+                    pa.Check.le(100_000, error="is over 100,000 for one event"),
+                ],
+            ),
+            "notes": _text("notes"),
+            "source_text": _text("source_text"),
+            "revision_time": pa.Column("Int64", nullable=True),
+            "date_end": pa.Column("datetime64[us]", nullable=True),
+            "date_precision": pa.Column("Int64", nullable=True),
+            "geo_precision": pa.Column("Int64", nullable=True),
+            "week_precise": pa.Column(bool),
+            "place_precise": pa.Column(bool),
+            "details": _text("details"),
+        },
+        checks=[
+            pa.Check(
+                lambda df: (
+                    df["country"].notna() | (df["latitude"].notna() & df["longitude"].notna())
+                ),
+                error="needs a country or both latitude and longitude",
+            )
+        ],
+        strict=True,
+        ordered=True,
+    )
 
 
 def empty_incidents() -> pd.DataFrame:
@@ -203,9 +221,9 @@ def empty_incidents() -> pd.DataFrame:
 def _row_checks(frame: pd.DataFrame) -> list[tuple[str | None, pd.Series, str]]:
     """The schema's row checks as ``(column, passes, error)``; column None: a whole-row check.
 
-    The same rules as :data:`INCIDENT_SCHEMA`, computed directly: pandera's per-check
+    The same rules as :func:`incident_schema`, computed directly: pandera's per-check
     machinery took a third of a load's validation time. The tests hold every accepted row to
-    :data:`INCIDENT_SCHEMA` itself.
+    :func:`incident_schema` itself.
     """
     checks: list[tuple[str | None, pd.Series, str]] = []
     for column in ("id", "source", "source_id", "category"):

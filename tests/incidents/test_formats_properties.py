@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from risk.incidents.csv_reader import FileProblem
 from risk.incidents.formats import open_incident_file
-from risk.incidents.schema import INCIDENT_SCHEMA
+from risk.incidents.schema import incident_schema
 
 FORMATS = {
     "acled": {
@@ -103,7 +103,7 @@ def test_loaders_accept_valid_rows_reject_with_reasons_or_refuse_the_file(data):
     rejections = [r for c in chunks for r in c.rejections]
     for chunk in chunks:
         if not chunk.incidents.empty:
-            INCIDENT_SCHEMA.validate(chunk.incidents)
+            incident_schema().validate(chunk.incidents)
     for rejection in rejections:
         assert rejection.reason.strip()
         assert rejection.line == -1 or rejection.line >= 2
