@@ -51,6 +51,7 @@ _INCIDENT_COLUMNS = ("source", "source_id", *INCIDENT_FIELDS, "batch_id")
 # Columns that vary per row when a file is merged (source and batch are the file's own).
 _ROW_COLUMNS = ("source_id", *INCIDENT_FIELDS)
 _COMPARED = tuple(f for f in INCIDENT_FIELDS if f != "revision_time")
+_DEFERRED_INDEX = "ix_incidents_event_date"
 
 
 class _DryRun(Exception):
@@ -219,6 +220,24 @@ class _Merge:
             ).first()
             is not None
         )
+        # Into an empty SQLite store, the date index is built once at the end (a sort) instead
+        # of row by row. Inside the transaction: a rollback or a kill brings it back as it
+        # was, and readers see the committed store (WAL). Not on PostgreSQL, where DROP INDEX
+        # would lock readers out of the table for the whole load.
+        self._deferred: list[sa.Index] = []
+        if (
+            connection.dialect.name == "sqlite"
+            and connection.execute(sa.select(incidents.c.id).limit(1)).first() is None
+        ):
+            self._deferred = [i for i in incidents.indexes if i.name == _DEFERRED_INDEX]
+            for index in self._deferred:
+                connection.execute(sa.schema.DropIndex(index))
+
+    def finish(self) -> None:
+        """Rebuild what loading deferred; call once, after the last chunk."""
+        for index in self._deferred:
+            self.conn.execute(sa.schema.CreateIndex(index))
+        self._deferred = []
 
     # -- places ---------------------------------------------------------------------------
     def _place_ids(self, frame: pd.DataFrame) -> pd.Series:
@@ -536,6 +555,7 @@ def ingest_file(
                     )
                 if progress:
                     progress(incident_file.rows_read)
+            merge.finish()
             report.read_as = incident_file.read_as
             report.sha256 = incident_file.sha256
             report.rows_read = incident_file.rows_read
