@@ -299,7 +299,8 @@ class _Merge:
                     raw={k: str(v) for k, v in row.items()},
                 )
             )
-        frame = frame[~repeat]
+        if repeat.any():  # (a boolean selection copies every column, the notes too)
+            frame = frame[~repeat]
         if frame.empty:
             return rejections
         frame = frame.assign(place_id=self._place_ids(frame), batch_id=self.batch_id)
@@ -309,7 +310,7 @@ class _Merge:
             else pd.DataFrame(columns=["source_id"])
         )
         is_new = ~frame["source_id"].isin(existing["source_id"])
-        new_rows = frame[is_new]
+        new_rows = frame if is_new.all() else frame[is_new]
         if not new_rows.empty:
             if len(new_rows) == len(chunk.incidents):  # every row is new: values made ahead
                 values = {**prepared.values, "place_id": new_rows["place_id"].tolist()}
@@ -540,7 +541,11 @@ def ingest_file(
                     report.rejected.append(
                         rejection if keep_raw else Rejection(rejection.line, rejection.reason, "")
                     )
-                accepted = chunk.incidents[~merge.last_repeats]
+                accepted = (
+                    chunk.incidents[~merge.last_repeats]
+                    if merge.last_repeats.any()
+                    else chunk.incidents
+                )
                 if not accepted.empty:
                     first_dates.append(accepted["event_date"].min())
                     last_dates.append(accepted["event_date"].max())
