@@ -190,14 +190,17 @@ class Postgres:
             url = self._server.start().url
         self.admin = sqlalchemy.make_url(url)
 
-    def fresh(self) -> str:
+    def _admin(self, statement: str) -> None:
         engine = sqlalchemy.create_engine(
             self.admin.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
         )
         with engine.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.NAME}")
-            connection.exec_driver_sql(f"CREATE DATABASE {self.NAME}")
+            connection.exec_driver_sql(statement)
         engine.dispose()
+
+    def fresh(self) -> str:
+        self._admin(f"DROP DATABASE IF EXISTS {self.NAME}")
+        self._admin(f"CREATE DATABASE {self.NAME}")
         return self.admin.set(drivername="postgresql+psycopg", database=self.NAME).render_as_string(
             hide_password=False
         )
@@ -205,6 +208,8 @@ class Postgres:
     def close(self) -> None:
         if self._server is not None:
             self._server.stop()
+        else:
+            self._admin(f"DROP DATABASE IF EXISTS {self.NAME}")
 
 
 def _fresh_sqlite(database: Path) -> str:
