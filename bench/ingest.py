@@ -1,12 +1,18 @@
-"""Benchmark: ingest a 1M-row ACLED export into a fresh SQLite store; compare with DuckDB.
+"""Benchmark: ingest a 1M-row ACLED export into fresh SQLite and PostgreSQL stores; DuckDB.
 
-    .venv/bin/python bench/ingest.py [--rows 1000000] [--keep]
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--runs 3] [--no-postgres]
+                                     [--postgres-url URL] [--keep]
 
 Writes an ACLED-format file (31 columns, notes of realistic length, quoted newlines in some
-notes) under bench/out/, runs ``python -m risk ingest`` on it in a child process, and prints
-incidents per second and the child's peak memory. Then times DuckDB loading the same file into
-a table (``CREATE TABLE AS SELECT * FROM read_csv(...)``) and prints the ratio. Not a test:
-the numbers depend on the machine.
+notes) under bench/out/, and per run: loads it with ``python -m risk ingest`` in a child process
+into a fresh SQLite store and (unless ``--no-postgres``) into a fresh PostgreSQL database, and
+times DuckDB reading the same file into a table (``CREATE TABLE AS SELECT * FROM
+read_csv(...)``). Prints each run and the medians: incidents per second, the child's CPU time
+and peak memory, the ratio to DuckDB, and the load average (the machine is shared, so wall
+times are upper bounds). PostgreSQL is a throwaway server started the way the tests start
+theirs (``tests/conftest.py``: fsync off), or the server at ``--postgres-url`` (a database
+``risk_bench_ingest`` is created and dropped there). Not a test: the numbers depend on the
+machine.
 """
 
 from __future__ import annotations
@@ -16,11 +22,15 @@ import csv
 import os
 import platform
 import random
-import resource
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+import sqlalchemy
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -113,42 +123,118 @@ def write_file(path: Path, rows: int) -> None:
             )
 
 
-def time_ingest(path: Path, database: Path) -> tuple[float, float, str]:
-    env = {**os.environ, "RISK_DATABASE_URL": f"sqlite:///{database}"}
-    start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "risk", "ingest", str(path)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+@dataclass
+class Run:
+    seconds: float
+    cpu: float  # the child's user + system time
+    peak_mb: float
+    summary: str
+
+
+def time_ingest(path: Path, url: str) -> Run:
+    env = {**os.environ, "RISK_DATABASE_URL": url, "RISK_LOAD_DEMO": "0"}
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "risk", "ingest", str(path)],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=err,
+        )
+        # wait4 gives this child's own CPU time and peak memory.
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if child.returncode:
+            sys.exit(f"ingest failed: {err.read()}")
+        summary = out.read().strip().splitlines()[1].strip()
+    return Run(
+        seconds=elapsed,
+        cpu=usage.ru_utime + usage.ru_stime,
+        peak_mb=usage.ru_maxrss / 1024,
+        summary=summary,
     )
-    elapsed = time.perf_counter() - start
-    if result.returncode:
-        sys.exit(f"ingest failed: {result.stderr}")
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return elapsed, peak_mb, result.stdout.strip().splitlines()[1].strip()
 
 
 def time_duckdb(path: Path) -> float:
     import duckdb
 
-    connection = duckdb.connect(str(OUT / "bench.duckdb"))
-    connection.execute("DROP TABLE IF EXISTS incidents")
+    database = OUT / "bench.duckdb"
+    database.unlink(missing_ok=True)
+    connection = duckdb.connect(str(database))
     start = time.perf_counter()
     connection.execute(
         "CREATE TABLE incidents AS SELECT * FROM read_csv(?, header = true)", [str(path)]
     )
     elapsed = time.perf_counter() - start
     connection.close()
-    (OUT / "bench.duckdb").unlink()
+    database.unlink()
     return elapsed
+
+
+class Postgres:
+    """A PostgreSQL database for one run: dropped and created afresh."""
+
+    NAME = "risk_bench_ingest"
+
+    def __init__(self, url: str | None) -> None:
+        self._server = None
+        if url is None:
+            sys.path.insert(0, str(ROOT / "tests"))
+            from conftest import _ThrowawayPostgres  # the tests' throwaway server
+
+            self._server = _ThrowawayPostgres()
+            url = self._server.start().url
+        self.admin = sqlalchemy.make_url(url)
+
+    def _admin(self, statement: str) -> None:
+        engine = sqlalchemy.create_engine(
+            self.admin.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
+        )
+        with engine.connect() as connection:
+            connection.exec_driver_sql(statement)
+        engine.dispose()
+
+    def fresh(self) -> str:
+        self._admin(f"DROP DATABASE IF EXISTS {self.NAME}")
+        self._admin(f"CREATE DATABASE {self.NAME}")
+        return self.admin.set(drivername="postgresql+psycopg", database=self.NAME).render_as_string(
+            hide_password=False
+        )
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+        else:
+            self._admin(f"DROP DATABASE IF EXISTS {self.NAME}")
+
+
+def _fresh_sqlite(database: Path) -> str:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    return f"sqlite:///{database}"
+
+
+def _load() -> str:
+    return "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
+def _line(name: str, rows: int, run: Run) -> str:
+    return (
+        f"{name}: {run.seconds:.1f} s, {rows / run.seconds:,.0f} incidents/s, "
+        f"CPU {run.cpu:.1f} s, peak memory {run.peak_mb:,.0f} MB"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3, help="runs; medians are printed")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite and DuckDB only")
+    parser.add_argument("--postgres-url", help="a server to use instead of a throwaway one")
     parser.add_argument("--keep", action="store_true", help="keep the generated file and store")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -156,20 +242,42 @@ def main() -> None:
     if not path.exists():
         write_file(path, args.rows)
     database = OUT / "bench_ingest.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
     print(f"file: {path.name}, {args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB")
-    seconds, peak_mb, summary = time_ingest(path, database)
-    print(
-        f"risk ingest: {seconds:.1f} s, {args.rows / seconds:,.0f} incidents/s, "
-        f"peak memory {peak_mb:,.0f} MB ({summary})"
-    )
-    duck = time_duckdb(path)
-    print(f"duckdb read_csv into a table: {duck:.1f} s")
-    print(f"ratio risk/duckdb: {seconds / duck:.1f}x")
+    postgres = None if args.no_postgres else Postgres(args.postgres_url)
+    sqlite_runs: list[Run] = []
+    postgres_runs: list[Run] = []
+    duck_runs: list[float] = []
+    try:
+        for number in range(1, args.runs + 1):
+            print(f"run {number} ({_load()})", flush=True)
+            sqlite_runs.append(time_ingest(path, _fresh_sqlite(database)))
+            print("  " + _line("SQLite", args.rows, sqlite_runs[-1]), flush=True)
+            if postgres is not None:
+                postgres_runs.append(time_ingest(path, postgres.fresh()))
+                print("  " + _line("PostgreSQL", args.rows, postgres_runs[-1]), flush=True)
+            duck_runs.append(time_duckdb(path))
+            print(f"  DuckDB read_csv into a table: {duck_runs[-1]:.1f} s", flush=True)
+    finally:
+        if postgres is not None:
+            postgres.close()
+    print(f"medians of {args.runs} run(s), {_load()}:")
+    print(f"  ({sqlite_runs[-1].summary})")
+    duck = statistics.median(duck_runs)
+    for name, runs in (("SQLite", sqlite_runs), ("PostgreSQL", postgres_runs)):
+        if not runs:
+            continue
+        median = Run(
+            seconds=statistics.median(r.seconds for r in runs),
+            cpu=statistics.median(r.cpu for r in runs),
+            peak_mb=max(r.peak_mb for r in runs),
+            summary="",
+        )
+        print(f"  {_line(name, args.rows, median)} (peak: the largest run's)")
+        print(f"  {name} / DuckDB: {median.seconds / duck:.1f}x")
+    print(f"  DuckDB: {duck:.1f} s")
     if not args.keep:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from risk.config import Settings, load_settings
-from risk.forecast.model import ModelError
 from risk.forecast.target import TARGETS, SurgeTarget, settings_target
 from risk.incidents.csv_reader import FileProblem
 from risk.incidents.theatres import TheatreFileError, Theatres, load_theatres
@@ -97,6 +96,8 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
         )
     print(f"store ready at {redact_url(store.url)}")
     if model_metadata(store) is None:
+        from risk.forecast.model import ModelError
+
         try:
             trained = train(store, theatres, ctx.target)
         except ModelError as error:
@@ -233,6 +234,8 @@ def _replay_scores(args: argparse.Namespace, ctx: Context) -> int:
     model = latest_model(ctx.store, ctx.target, ctx.theatres)
     panel = weekly_panel(ctx.store, ctx.theatres, ctx.target)
     weeks: list[str] = []
+    from risk.forecast.model import ModelError
+
     day = start + dt.timedelta(days=6 - start.weekday())  # the Sunday ending start's week
     while day <= end + dt.timedelta(days=6 - end.weekday()):
         try:
@@ -1112,6 +1115,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _expected_errors() -> tuple[type[Exception], ...]:
+    """Errors reported in one line. The model module (scikit-learn, seconds to import) is
+    imported only by the commands that use it, so only then can a ModelError occur."""
+    errors: list[type[Exception]] = [FileProblem, TheatreFileError, StoreError, CommandError]
+    model = sys.modules.get("risk.forecast.model")
+    if model is not None:
+        errors.append(model.ModelError)
+    return tuple(errors)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -1123,7 +1136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = Context(settings)
     try:
         return args.handler(args, ctx)
-    except (FileProblem, TheatreFileError, StoreError, ModelError, CommandError) as error:
+    except _expected_errors() as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     except sa.exc.OperationalError as error:

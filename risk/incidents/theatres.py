@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -101,32 +102,29 @@ class Theatres:
 
     def assign(self, frame: pd.DataFrame) -> pd.Series:
         """Theatre name per row of a frame with country, admin1, latitude, longitude."""
-        places = (
-            frame[["country", "admin1"]]
-            .astype(object)
-            .where(frame[["country", "admin1"]].notna(), None)
+        country = frame["country"].to_numpy(dtype=object, na_value=None)
+        admin1 = frame["admin1"].to_numpy(dtype=object, na_value=None)
+        # Each distinct place is matched once (an ingest chunk has thousands of rows, few places).
+        codes, unique = pd.factorize(
+            pd.Series(list(zip(country, admin1, strict=True)), dtype=object)
         )
-        unique = places.drop_duplicates()
-        by_place = {
-            (c, a): self.place_theatre(c, a) for c, a in unique.itertuples(index=False, name=None)
-        }
-        index = pd.Series(
-            [by_place[(c, a)] for c, a in places.itertuples(index=False, name=None)],
-            index=frame.index,
-            dtype="float",
-        )
-        first = index.fillna(math.inf)
+        by_place = np.array([self.place_theatre(c, a) for c, a in unique], dtype=float)
+        first = np.where(np.isnan(by_place[codes]), math.inf, by_place[codes])
+        longitude = frame["longitude"].to_numpy(dtype=float, na_value=np.nan)
+        latitude = frame["latitude"].to_numpy(dtype=float, na_value=np.nan)
         for position, theatre in enumerate(self.theatres):
-            if not theatre.boxes:
-                continue
-            inside = pd.Series(False, index=frame.index)
+            inside = np.zeros(len(frame), dtype=bool)
             for lon_min, lat_min, lon_max, lat_max in theatre.boxes:
-                inside |= frame["longitude"].between(lon_min, lon_max) & frame["latitude"].between(
-                    lat_min, lat_max
+                inside |= (
+                    (longitude >= lon_min)
+                    & (longitude <= lon_max)
+                    & (latitude >= lat_min)
+                    & (latitude <= lat_max)
                 )
-            first = first.where(~(inside & (first > position)), position)
-        names = self.names
-        return first.map(lambda i: names[int(i)] if i != math.inf else OTHER).astype(str)
+            first = np.where(inside & (first > position), position, first)
+        names = np.array(self.names, dtype=object)  # "Other" last: the index of no theatre
+        position = np.where(np.isinf(first), len(names) - 1, first).astype(np.int64)
+        return pd.Series(names[position], index=frame.index).astype(str)
 
     def sql_case(
         self,

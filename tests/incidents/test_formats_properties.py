@@ -7,14 +7,15 @@ row is accounted for.
 
 import csv
 import io
+import json
 
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from risk.incidents.csv_reader import FileProblem
-from risk.incidents.formats import open_incident_file
-from risk.incidents.schema import INCIDENT_SCHEMA
+from risk.incidents.formats import _details, open_incident_file
+from risk.incidents.schema import incident_schema
 
 FORMATS = {
     "acled": {
@@ -103,8 +104,20 @@ def test_loaders_accept_valid_rows_reject_with_reasons_or_refuse_the_file(data):
     rejections = [r for c in chunks for r in c.rejections]
     for chunk in chunks:
         if not chunk.incidents.empty:
-            INCIDENT_SCHEMA.validate(chunk.incidents)
+            incident_schema().validate(chunk.incidents)
     for rejection in rejections:
         assert rejection.reason.strip()
         assert rejection.line == -1 or rejection.line >= 2
     assert accepted + len(rejections) == incident_file.rows_read
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(text, text), min_size=1, max_size=5))
+def test_details_are_exactly_the_json_of_the_non_empty_values(rows):
+    raw = pd.DataFrame(rows, columns=["sub_event_type", "tags"], dtype="str")
+    raw.index = raw.index + 2
+    expected = []
+    for values in rows:
+        record = {k: v.strip() for k, v in zip(raw.columns, values, strict=True) if v.strip()}
+        expected.append(json.dumps(record, ensure_ascii=False) if record else None)
+    assert _details(raw, ("sub_event_type", "disorder_type", "tags")).tolist() == expected

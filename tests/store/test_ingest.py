@@ -1,3 +1,4 @@
+import datetime as dt
 import io
 import os
 import random
@@ -229,6 +230,55 @@ def test_killing_an_ingest_at_random_points_leaves_the_store_as_it_was(store, tm
         assert snapshot(store) == before
     report = ingest_file(store, big)
     assert report.added == 300_000
+
+
+def _indexes(store: Store) -> set[str]:
+    return {i["name"] for i in sa.inspect(store.engine).get_indexes("incidents")}
+
+
+def test_a_load_into_an_empty_store_keeps_the_date_index_whatever_happens(store, tmp_path):
+    # Into an empty SQLite store the date index is rebuilt at the end of the load (faster);
+    # a failed load must leave it in place, and a finished one must have rebuilt it.
+    indexes = _indexes(store)
+    assert "ix_incidents_event_date" in indexes
+    good = "".join(f"n{i},2024-01-{i % 28 + 1:02d},Iraq,,battle,0,ok\n" for i in range(2000))
+    bad = (NATIVE_HEADER + good).encode() + "n-x,2024-01-01,Iraq,,battle,0,caf\xe9\n".encode(
+        "latin-1"
+    )
+    with pytest.raises(FileProblem):
+        ingest_file(store, io.BytesIO(bad), name="half.csv")
+    assert (count(store), _indexes(store)) == (0, indexes)
+    report = ingest_file(store, native(good), name="good.csv")
+    assert (report.added, count(store), _indexes(store)) == (2000, 2000, indexes)
+    with store.read() as connection:
+        in_january = connection.execute(
+            sa.select(sa.func.count())
+            .select_from(incidents)
+            .where(incidents.c.event_date.between(dt.date(2024, 1, 1), dt.date(2024, 1, 7)))
+        ).scalar_one()
+    assert in_january == sum(1 for i in range(2000) if i % 28 < 7)
+
+
+def test_killing_a_load_into_an_empty_store_leaves_it_empty_and_indexed(store, tmp_path):
+    indexes = _indexes(store)
+    big = tmp_path / "big.csv"
+    _big_native(big, 300_000)
+    env = {**os.environ, "RISK_DATABASE_URL": store.url, "PYTHONPATH": str(Path.cwd())}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "risk", "ingest", str(big)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while _offset_in(process.pid, big) < big.stat().st_size // 2 and time.monotonic() < deadline:
+        assert process.poll() is None, "the ingest ended before it could be killed"
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert (count(store), _indexes(store)) == (0, indexes)
+    with store.read() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM batches")).scalar_one() == 0
 
 
 def test_concurrent_writers_and_a_long_reader_wait_their_turn(store, tmp_path):
