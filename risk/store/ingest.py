@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from risk.incidents.csv_reader import FileProblem
 from risk.incidents.formats import LoadedChunk, Rejection, open_incident_file
 from risk.incidents.theatres import Theatres
+from risk.store import cells
 from risk.store.database import (
     INCIDENT_FIELDS,
     Store,
@@ -562,6 +563,7 @@ def ingest_file(
             )
             if dry_run:
                 raise _DryRun
+            cells.apply_batch(connection, batch_id)  # the stored weekly counts, same transaction
             report.batch_id = batch_id
     except _DryRun:
         pass
@@ -611,6 +613,7 @@ def undo_batch(store: Store, batch_id: int) -> UndoReport:
                 f"batch {batch_id} cannot be undone yet: later batch(es) {shown} replaced "
                 f"some of its incidents; undo {'that' if len(later) == 1 else 'those'} first"
             )
+        cells.apply_batch(connection, batch_id, undo=True)  # before the rows move
         removed = connection.execute(
             incidents.delete().where(incidents.c.batch_id == batch_id)
         ).rowcount
@@ -721,4 +724,5 @@ def withdraw_events(
                 )
             )
             connection.execute(incidents.delete().where(incidents.c.id.in_(part)))
+        cells.apply_batch(connection, batch_id)
     return WithdrawReport(batch_id=batch_id, requested=len(wanted), withdrawn=len(found))
