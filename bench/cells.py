@@ -108,12 +108,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-big", action="store_true", help="skip the 1M-row ingests")
+    parser.add_argument("--only-big", action="store_true", help="only the 1M-row ingests")
     args = parser.parse_args()
     load = os.getloadavg()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
     )
+    if not args.only_big:
+        small(args.rounds)
+    if not args.skip_big:
+        big(args.rounds)
+
+
+def small(rounds: int) -> None:
+    """Build, reads, a 20,000-row load and undo on (a copy of) the 1M store."""
     if not BIG.exists():
         sys.exit(f"{BIG} is missing: run .venv/bin/python bench/ui.py once to build it")
     database = OUT / "cells_bench.db"
@@ -128,7 +137,7 @@ def main() -> None:
         print(f"migration {version} -> 6 (batch index) on 1M incidents: {seconds:.2f} s")
 
     builds = []
-    for _ in range(args.rounds):
+    for _ in range(rounds):
         drop_sets(store)
         builds.append(timed(lambda: cells.weekly_counts(store, THEATRES)))
     print(f"build a cell set (first read under new theatre boxes): {median(builds)}")
@@ -143,12 +152,12 @@ def main() -> None:
     for name in ("weekly_counts", "weekly_actors", "theatre_places", "theatre_centroids"):
         stored = getattr(cells, name)
         recount = getattr(cells, f"recount_{name}")
-        fast = [timed(lambda f=stored: f(store, THEATRES)) for _ in range(args.rounds)]
-        slow = [timed(lambda f=recount: f(store, THEATRES)) for _ in range(args.rounds)]
+        fast = [timed(lambda f=stored: f(store, THEATRES)) for _ in range(rounds)]
+        slow = [timed(lambda f=recount: f(store, THEATRES)) for _ in range(rounds)]
         print(f"{name:<20} {statistics.median(fast):>8.3f} s {statistics.median(slow):>20.2f} s")
 
     loads, load_cells, undos, undo_cells = [], [], [], []
-    for round_ in range(args.rounds):
+    for round_ in range(rounds):
         path = OUT / f"cells_new_{round_}.csv"
         write_new_rows(path, 20_000, f"new{round_}")
         with Timer() as part:
@@ -172,7 +181,7 @@ def main() -> None:
                     sa.text("SELECT count(*) FROM incidents WHERE batch_id = :b"), {"b": batch}
                 ).scalar()
             )
-            for _ in range(args.rounds)
+            for _ in range(rounds)
         ]
         scan = [
             timed(
@@ -181,13 +190,14 @@ def main() -> None:
                     {"b": batch},
                 ).scalar()
             )
-            for _ in range(args.rounds)
+            for _ in range(rounds)
         ]
     print(f"a batch's rows by the batch index: {median(indexed)}; by a full scan: {median(scan)}")
     store.dispose()
 
-    if args.skip_big:
-        return
+
+def big(rounds: int) -> None:
+    """The 1M-row file into an empty store: no cell set, one, and no batch index."""
     if not BIG_CSV.exists():
         sys.exit(f"{BIG_CSV} is missing: bench/ui.py writes it when it builds its store")
     print("\ningest the 1M-row file into an empty store:")
@@ -197,7 +207,7 @@ def main() -> None:
         ("no cell set, no batch index", False, False),
     ):
         totals, parts = [], []
-        for _ in range(max(1, args.rounds - 1)):
+        for _ in range(max(1, rounds - 1)):
             empty = OUT / "cells_big_ingest.db"
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{empty}{suffix}").unlink(missing_ok=True)

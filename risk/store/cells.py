@@ -32,7 +32,6 @@ from typing import Any, TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from risk.incidents.theatres import OTHER, Box, Theatres
@@ -330,9 +329,12 @@ def _upsert(
     """Add ``rows`` to ``table``: insert new keys, add the sums onto existing ones."""
     if not rows:
         return
-    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(
-        table
-    )
+    # Imported here: the PostgreSQL dialect costs a page's first run a noticeable import.
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    insert = dialect_insert(table)
     statement = insert.on_conflict_do_update(
         index_elements=["set_id", *key],
         set_={name: table.c[name] + insert.excluded[name] for name in sums},
@@ -478,11 +480,11 @@ def theatre_totals(store: Store, theatres: Theatres) -> pd.DataFrame:
 
     def read(connection: Connection, set_id: int, current: Theatres) -> list[Any]:
         cells = weekly_cells
-        theatre = _theatre_of_cell(connection, current, cells)
+        # Grouped without the theatre first (a few hundred rows), then named in Python.
         query = (
             sa.select(
-                theatre,
                 cells.c.place_id,
+                cells.c.box,
                 places.c.country,
                 places.c.admin1,
                 cells.c.source,
@@ -495,14 +497,20 @@ def theatre_totals(store: Store, theatres: Theatres) -> pd.DataFrame:
             .join(places, places.c.id == cells.c.place_id)
             .where(cells.c.set_id == set_id)
             .group_by(
-                sa.literal_column("theatre"),
-                cells.c.place_id,
-                places.c.country,
-                places.c.admin1,
-                cells.c.source,
+                cells.c.place_id, cells.c.box, places.c.country, places.c.admin1, cells.c.source
             )
         )
-        return connection.execute(query).all()
+        box_theatres = [t.name for t in current.theatres if t.boxes]
+        names = current.names
+        rows = []
+        for place_id, box, country, admin1, *rest in connection.execute(query):
+            index = current.place_theatre(country or None, admin1 or None)
+            by_place = names[index] if index is not None else OTHER
+            by_box = box_theatres[box] if box >= 0 else OTHER
+            # The first match in file order: the earlier of the two ("Other" is last).
+            name = min(by_place, by_box, key=names.index)
+            rows.append((name, place_id, country, admin1, *rest))
+        return rows
 
     columns = [
         "theatre",
@@ -521,7 +529,30 @@ def theatre_totals(store: Store, theatres: Theatres) -> pd.DataFrame:
         frame[column] = frame[column].astype("int64")
     for column in ("first_week", "last_week"):
         frame[column] = [_day(v) for v in frame[column]]
-    return frame
+    # A place's events inside and outside a box are separate rows until here.
+    return frame.groupby(columns[:5], as_index=False, dropna=False).agg(
+        incidents=("incidents", "sum"),
+        violent=("violent", "sum"),
+        fatalities=("fatalities", "sum"),
+        first_week=("first_week", "min"),
+        last_week=("last_week", "max"),
+    )
+
+
+def stored_total(connection: Connection) -> int | None:
+    """All incidents, from the most recently used cell set (every incident is in exactly one
+    of its cells); None when no set is stored."""
+    newest = connection.execute(
+        sa.select(cell_sets.c.id).order_by(cell_sets.c.last_used.desc()).limit(1)
+    ).scalar_one_or_none()
+    if newest is None:
+        return None
+    total = connection.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(weekly_cells.c.incidents), 0)).where(
+            weekly_cells.c.set_id == newest
+        )
+    ).scalar_one()
+    return int(total)
 
 
 # -- the computed panel ---------------------------------------------------------------------

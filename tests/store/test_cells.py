@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from risk.forecast import panel
 from risk.incidents.theatres import Theatre, Theatres
-from risk.store import cells
+from risk.store import cells, queries
 from risk.store.database import (
     Store,
     StoreError,
@@ -195,6 +195,46 @@ def assert_cells_match_recount(store: Store, theatres: Theatres) -> None:
         assert math.isclose(stored[name][1], lon, abs_tol=1e-9)
 
 
+def recount_theatre_stats(store: Store, theatres: Theatres) -> pd.DataFrame:
+    """theatre_stats as it was computed before the cells: one GROUP BY over all incidents."""
+    with store.read() as connection:
+        theatre = queries.theatre_column(connection, theatres)
+        rows = connection.execute(
+            sa.select(
+                theatre,
+                sa.func.count(),
+                sa.func.sum(sa.case((incidents.c.violent, 1), else_=0)),
+                sa.func.sum(incidents.c.fatalities),
+                sa.func.min(incidents.c.event_date),
+                sa.func.max(incidents.c.event_date),
+            ).group_by(sa.literal_column("theatre"))
+        ).all()
+    return {
+        name: (int(n), int(v), int(f), str(a)[:10], str(b)[:10]) for name, n, v, f, a, b in rows
+    }
+
+
+def assert_stats_match_recount(store: Store, theatres: Theatres) -> None:
+    stats = queries.theatre_stats(store, theatres)
+    stored = {
+        row.theatre: (
+            row.incidents,
+            row.violent,
+            row.fatalities,
+            str(row.first_date),
+            str(row.last_date),
+        )
+        for row in stats.itertuples()
+        if row.incidents
+    }
+    assert stored == recount_theatre_stats(store, theatres)
+    with store.read() as connection:
+        count = connection.execute(sa.select(sa.func.count()).select_from(incidents)).scalar_one()
+    assert queries.store_summary(store).total_incidents == count
+    sources = queries.theatre_sources(store, theatres)
+    assert {name for name, listed in sources.items() if listed} == set(stored)
+
+
 def _no_empty_cells(store: Store) -> None:
     with store.read() as connection:
         for table in (weekly_cells, weekly_actor_cells):
@@ -205,7 +245,7 @@ def _no_empty_cells(store: Store) -> None:
 
 
 @settings(
-    max_examples=12,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -220,6 +260,7 @@ def test_cells_equal_a_recount_after_any_loads_undos_and_withdrawals(store, befo
         _run(store, operation)
     for theatres in ALL:
         assert_cells_match_recount(store, theatres)
+        assert_stats_match_recount(store, theatres)
     _no_empty_cells(store)
     assert len(cells.stored_sets(store)) == 2  # WITH_BOX and BOX_LATER share one box set
 
@@ -366,3 +407,17 @@ def test_storing_a_panel_never_waits_for_a_load_in_progress(sqlite_url):
         assert cells.keep_panel(store, "another key", frame) is False
     assert cells.keep_panel(store, "another key", frame) is True
     store.dispose()
+
+
+def test_undoing_a_withdrawal_of_an_event_loaded_again_is_refused_with_a_message(store):
+    header = "event_id_cnty,event_date,event_type,country,fatalities,timestamp\n"
+    load(store, header + "E1,2024-01-02,Battles,Syria,1,1\n", "a.csv")
+    withdrawn = withdraw_events(store, "acled", ["E1"], name="deleted").batch_id
+    again = load(store, header + "E1,2024-01-03,Battles,Syria,2,2\n", "b.csv")
+    with pytest.raises(StoreError, match=f"later batch\\(es\\) {again} loaded again"):
+        undo_batch(store, withdrawn)
+    assert_cells_match_recount(store, NO_BOX)
+    undo_batch(store, again)
+    undo_batch(store, withdrawn)  # now it can go back in
+    assert cells.weekly_counts(store, NO_BOX)["fatalities"].sum() == 1
+    assert_cells_match_recount(store, NO_BOX)
