@@ -18,7 +18,7 @@ import streamlit as st
 from risk.export import safe_csv
 from risk.forecast import panel as panels
 from risk.forecast.model import ModelError, describe_feature
-from risk.forecast.panel import weekly_actors, weekly_counts, weekly_panel
+from risk.forecast.panel import weekly_counts, weekly_panel
 from risk.forecast.scores import last_covered_weeks, score_history, what_changed, with_status
 from risk.forecast.training import latest_model, model_metadata
 from risk.incidents.schema import CATEGORIES
@@ -65,10 +65,8 @@ def _weekly_counts(key: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner="Building the weekly panel...", max_entries=4)
 def _panel(key: str) -> pd.DataFrame:
-    opened, current = store(), theatres()
-    counts = _weekly_counts(key)
-    actors = weekly_actors(opened, current)
-    return weekly_panel(opened, current, target(), counts=counts, actors=actors)
+    # Read from the store when the last rescoring stored it; else computed (and stored).
+    return weekly_panel(store(), theatres(), target())
 
 
 def panel() -> pd.DataFrame:

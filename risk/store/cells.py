@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection
 from risk.incidents.theatres import OTHER, Box, Theatres
 from risk.store.database import (
     Store,
+    StoreError,
     cell_sets,
     incident_history,
     incidents,
@@ -237,7 +238,11 @@ def with_cells(
                 break
         _build(store, groups)
     else:  # evicted by other processes three times over: more box sets in use than kept
-        raise RuntimeError(f"the weekly cells for {fingerprint[:12]} keep being evicted")
+        raise StoreError(
+            f"the stored weekly counts for these theatre boxes were dropped three times while "
+            f"being read: more than {KEEP_SETS} theatres files with different boxes are in use "
+            "on this store; use fewer, or raise risk.store.cells.KEEP_SETS"
+        )
     _touch(store, found[0], found[1])
     return result
 
