@@ -6,7 +6,10 @@ Builds a SQLite store under bench/out/ (kept between runs; --rebuild makes it ag
 and scores with ``python -m risk init``, starts the dashboard on 127.0.0.1, and opens every
 page in headless Chromium by its navigation link, printing the seconds from the click until
 the page's title and all its charts have drawn: once on the cold server, then ``--rounds``
-times warm (median and worst). Then it times the upload preview of a 100,000-row file (from
+times warm (median and worst). Before that, the Overview's first draw after a server start
+(``--rounds`` starts), and loading 20,000 new incidents into the store (then their undo),
+rescoring as a refresh does, until the Overview is drawn again; ``--only-cold`` stops there.
+Then it times the upload preview of a 100,000-row file (from
 bench/ingest.py's generator) from choosing the file in the real file input until the
 preview's counts show. Not a test: the numbers depend on the machine.
 
@@ -44,6 +47,9 @@ TARGETS = {"overview": 2.0}
 DEFAULT_TARGET = 3.0
 PREVIEW_ROWS = 100_000
 PREVIEW_TARGET = 5.0
+COLD_TARGET = 1.5
+INCREMENT = 20_000
+INCREMENTAL_TARGET = 3.0
 
 
 def write_scaled_demo(path: Path, rows: int) -> None:
@@ -92,6 +98,99 @@ def build_store(database: Path, rows: int, data: str) -> None:
     print(f"init (panel, model selection by backtest, scores) in {seconds:.0f} s")
 
 
+def write_new_incidents(path: Path, rows: int, tag: str) -> None:
+    """``rows`` demo rows of its latest months with new ids: a load of news into the store."""
+    with gzip.open(DEMO, "rt", encoding="utf-8", newline="") as source:
+        demo = [r for r in csv.DictReader(source) if r["event_date"] >= "2024-09-01"]
+    with open(path, "w", encoding="utf-8", newline="") as target:
+        writer = csv.DictWriter(target, fieldnames=list(demo[0]))
+        writer.writeheader()
+        for i in range(rows):
+            row = dict(demo[i % len(demo)])
+            row["event_id_cnty"] = f"{row['event_id_cnty']}-{tag}{i}"
+            writer.writerow(row)
+
+
+def rescore(url: str) -> None:
+    """What a refresh does after loading: the panel, then the latest week scored."""
+    from risk.forecast.panel import weekly_panel
+    from risk.forecast.scores import make_scores
+    from risk.forecast.target import SurgeTarget
+    from risk.incidents.theatres import load_theatres
+    from risk.store.database import Store
+
+    store = Store(url)
+    theatres, target = load_theatres(ROOT / "data" / "theatres.toml"), SurgeTarget()
+    make_scores(store, theatres, target, panel=weekly_panel(store, theatres, target))
+    store.dispose()
+
+
+def cold_and_incremental(database: Path, rounds: int) -> None:
+    """The Overview's first draw after a server start, and new data to new scores on it."""
+    from risk.store.database import Store
+    from risk.store.ingest import ingest_file, undo_batch
+
+    url = f"sqlite:///{database}"
+    colds, seconds = [], []
+    with sync_playwright() as playwright:
+        browser = driver.launch(playwright)
+        for _ in range(rounds):
+            port = driver.free_port()
+            server = driver.start_server(url, port, OUT / "ui_streamlit.log")
+            try:
+                for times in (colds, seconds):
+                    start = time.perf_counter()
+                    driver.open_dashboard(browser, f"http://127.0.0.1:{port}").context.close()
+                    times.append(time.perf_counter() - start)
+            finally:
+                driver.stop_server(server)
+        print(
+            f"cold first page (server started, Overview drawn), {rounds} starts: median "
+            f"{statistics.median(colds):.2f} s, worst {max(colds):.2f} s   "
+            f"{verdict(statistics.median(colds), COLD_TARGET)}"
+        )
+        # A new browser on the same server: its modules are imported, its caches filled.
+        print(
+            f"  the next visitor (new browser context, same server): median "
+            f"{statistics.median(seconds):.2f} s"
+        )
+        port = driver.free_port()
+        server = driver.start_server(url, port, OUT / "ui_streamlit.log")
+        try:
+            page = driver.open_dashboard(browser, f"http://127.0.0.1:{port}")
+            loads, undos = [], []
+            for round_ in range(rounds):
+                path = OUT / f"incremental_{round_}.csv"
+                write_new_incidents(path, INCREMENT, f"inc{round_}x")
+                store = Store(url)
+                start = time.perf_counter()
+                batch = ingest_file(store, path, origin="bench").batch_id
+                rescore(url)
+                stored = time.perf_counter() - start
+                driver.go_to(page, driver.PAGES[0])
+                loads.append((time.perf_counter() - start, stored))
+                driver.go_to(page, driver.PAGES[4])
+                start = time.perf_counter()
+                undo_batch(store, batch)
+                rescore(url)
+                stored = time.perf_counter() - start
+                driver.go_to(page, driver.PAGES[0])
+                undos.append((time.perf_counter() - start, stored))
+                driver.go_to(page, driver.PAGES[4])
+                store.dispose()
+            for label, runs in (("load", loads), ("undo", undos)):
+                total = statistics.median(t for t, _ in runs)
+                print(
+                    f"incremental: {label} {INCREMENT:,} new incidents, rescore, Overview drawn: "
+                    f"median {total:.2f} s (of which {label} and rescore "
+                    f"{statistics.median(s for _, s in runs):.2f} s), worst "
+                    f"{max(t for t, _ in runs):.2f} s   {verdict(total, INCREMENTAL_TARGET)}"
+                )
+        finally:
+            driver.stop_server(server)
+        browser.close()
+
+
 def verdict(seconds: float, target: float) -> str:
     return "ok" if seconds <= target else f"SLOW (target {target:g} s)"
 
@@ -102,6 +201,9 @@ def main() -> None:
     parser.add_argument("--data", choices=("demo", "generator"), default="demo")
     parser.add_argument("--rounds", type=int, default=3, help="warm visits of every page")
     parser.add_argument("--rebuild", action="store_true", help="build the store again")
+    parser.add_argument(
+        "--only-cold", action="store_true", help="only the cold first page and incremental loads"
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     database = OUT / f"ui_{args.data}_{args.rows}.db"
@@ -113,6 +215,9 @@ def main() -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{database}{suffix}").unlink(missing_ok=True)
         build_store(database, args.rows, args.data)
+    cold_and_incremental(database, args.rounds)
+    if args.only_cold:
+        return
     upload = OUT / f"upload_{PREVIEW_ROWS}.csv"
     if not upload.exists():
         write_file(upload, PREVIEW_ROWS)

@@ -613,22 +613,15 @@ def test_arabic_text_reaches_the_page_and_the_export_unchanged(arabic):
 
 
 # -- new data from elsewhere ------------------------------------------------------------------
-def test_new_data_from_elsewhere_is_served_once_its_results_are_ready(
-    demo_copy, tmp_path, monkeypatch
-):
-    import threading
-    import time
-
+def test_new_data_from_elsewhere_shows_on_the_next_run(demo_copy, tmp_path):
     from risk.store.database import Store
     from risk.store.ingest import ingest_file
-    from ui import serving
 
     app = open_page("pages/data.py")
     assert app.dataframe[0].value["incidents"].sum() == 107_645
 
-    # Another process (a refresh) loads five incidents; the warm-up waits for the gate.
-    gate, warm = threading.Event(), serving._warm
-    monkeypatch.setattr(serving, "_warm", lambda *args: (gate.wait(60), warm(*args)))
+    # Another process (a refresh) loads five incidents: the stored weekly counts make a fresh
+    # read cheap, so the next run shows them (no warm-up, no stale version served).
     log = tmp_path / "log.csv"
     log.write_text(
         "id,date,country,event_type,fatalities\n"
@@ -640,17 +633,6 @@ def test_new_data_from_elsewhere_is_served_once_its_results_are_ready(
 
     app.run()
     assert_clean(app)
-    assert app.dataframe[0].value["incidents"].sum() == 107_645  # the computed version
-    assert "newer data is being prepared" in app.caption[0].value
-
-    gate.set()
-    # The status line is drawn before the table: wait for a run that began after the switch.
-    for _ in range(300):
-        time.sleep(0.1)
-        app.run()
-        if "newer data is being prepared" not in app.caption[0].value:
-            break
-    assert "newer data is being prepared" not in app.caption[0].value
     assert app.dataframe[0].value["incidents"].sum() == 107_650
 
 

@@ -24,7 +24,7 @@ from risk.store.ingest import (
 )
 from ui.look import week_label
 from ui.reads import _panel, _source_status
-from ui.serving import data_key, serve_newest, store, target, theatres
+from ui.serving import data_key, store, target, theatres
 
 LOCAL_ADDRESSES = frozenset({"localhost", "127.0.0.1", "::1"})
 DEFAULT_UPLOAD_MAX_ROWS = 1_000_000
@@ -41,7 +41,6 @@ def refresh_now(progress: Callable[[str], None]) -> Any:
         store(), theatres=theatres(), target=target(), trigger="dashboard", progress=progress
     )
     _source_status.clear()
-    serve_newest()
     return record
 
 
@@ -187,7 +186,6 @@ def load_file(
         max_rows=max_rows,
         file_format=file_format,
     )
-    serve_newest()
     return cast(IngestReport, report)
 
 
@@ -223,7 +221,6 @@ def forget_undo_choice(loaded: int | None = None) -> None:
 def undo(batch_id: int) -> UndoReport:
     """Take a batch back out (risk.store.ingest.undo_batch); StoreError says why not."""
     report = undo_batch(store(), batch_id)
-    serve_newest()
     return report
 
 
@@ -233,7 +230,6 @@ def update_scores() -> str:
     Returns what happened, in words. A model that no longer fits (other theatres, surge
     settings or library versions) or is missing is retrained.
     """
-    serve_newest()
     opened, current, surge = store(), theatres(), target()
     # Built once and cached under the new data key: the pages opened next find it ready.
     built = _panel(data_key())

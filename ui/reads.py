@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pandas as pd
@@ -19,7 +18,7 @@ import streamlit as st
 from risk.export import safe_csv
 from risk.forecast import panel as panels
 from risk.forecast.model import ModelError, describe_feature
-from risk.forecast.panel import weekly_actors, weekly_counts, weekly_panel
+from risk.forecast.panel import weekly_counts, weekly_panel
 from risk.forecast.scores import last_covered_weeks, score_history, what_changed, with_status
 from risk.forecast.training import latest_model, model_metadata
 from risk.incidents.schema import CATEGORIES
@@ -30,12 +29,10 @@ from risk.store.ingest import (
     list_batches,
 )
 from ui.look import week_label
-from ui.serving import always_warm, data_key, replayable, results_key, store, target, theatres
+from ui.serving import data_key, results_key, store, target, theatres
 
 
 # -- cached reads -----------------------------------------------------------------------------
-@always_warm
-@replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _summary(key: str) -> queries.StoreSummary:
     return queries.store_summary(store())
@@ -45,8 +42,6 @@ def summary() -> queries.StoreSummary:
     return _summary(data_key())
 
 
-@always_warm
-@replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _theatre_stats(key: str) -> pd.DataFrame:
     return queries.theatre_stats(store(), theatres())
@@ -63,23 +58,15 @@ def theatres_with_data() -> list[str]:
     return stats.loc[stats["incidents"] > 0, "theatre"].tolist()
 
 
-@replayable
 @st.cache_data(show_spinner="Counting incidents per theatre and week...", max_entries=4)
 def _weekly_counts(key: str) -> pd.DataFrame:
     return weekly_counts(store(), theatres())
 
 
-@always_warm
-@replayable
 @st.cache_data(show_spinner="Building the weekly panel...", max_entries=4)
 def _panel(key: str) -> pd.DataFrame:
-    opened, current = store(), theatres()
-    # The actor count is the panel's slowest scan: run it beside the weekly counts (each
-    # query has its own connection; SQLite readers and PostgreSQL run them in parallel).
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        actors = pool.submit(weekly_actors, opened, current)
-        counts = _weekly_counts(key)
-        return weekly_panel(opened, current, target(), counts=counts, actors=actors.result())
+    # Read from the store when the last rescoring stored it; else computed (and stored).
+    return weekly_panel(store(), theatres(), target())
 
 
 def panel() -> pd.DataFrame:
@@ -92,7 +79,6 @@ def source_stretches() -> pd.DataFrame:
     return queries.source_stretches(panel())
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _source_overlap(key: str, theatre: str | None) -> pd.DataFrame:
     return queries.source_overlap(_weekly_counts(key), theatre)
@@ -103,7 +89,6 @@ def source_overlap(theatre: str | None = None) -> pd.DataFrame:
     return _source_overlap(data_key(), theatre)
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _unmatched_places(key: str) -> pd.DataFrame:
     return queries.unmatched_places(store(), theatres())
@@ -114,7 +99,6 @@ def unmatched_places() -> pd.DataFrame:
     return _unmatched_places(data_key())
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _latest_scores(key: str) -> pd.DataFrame:
     return queries.latest_scores(store(), theatres().names)
@@ -127,19 +111,16 @@ def latest_scores() -> pd.DataFrame:
     return latest if summary().total_incidents else latest.iloc[0:0]
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _last_load(key: str) -> queries.LastLoad | None:
     return queries.last_load(store())
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _holds_demo(key: str) -> bool:
     return holds_demo(store())
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _model_metadata(key: str) -> dict[str, Any] | None:
     return model_metadata(store())
@@ -150,7 +131,6 @@ def metadata() -> dict[str, Any] | None:
     return _model_metadata(results_key())
 
 
-@replayable
 @st.cache_data(show_spinner="Loading the model...", max_entries=4)
 def _model_parts(key: str) -> dict[str, Any]:
     try:
@@ -166,7 +146,6 @@ def _model_parts(key: str) -> dict[str, Any]:
     return {"error": None, "history": model.history, "features": features}
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=16)
 def _changed(data: str, results: str, theatre: str, as_of: dt.date) -> list[str]:
     try:
@@ -194,7 +173,6 @@ def model_parts() -> dict[str, Any]:
     return _model_parts(results_key())
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=16)
 def _score_history(key: str, theatre: str) -> pd.DataFrame:
     return score_history(store(), theatre)
@@ -205,7 +183,6 @@ def stored_scores(theatre: str) -> pd.DataFrame:
     return _score_history(results_key(), theatre)
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=16)
 def _find_incidents(
     key: str,
@@ -279,7 +256,6 @@ def incidents_csv(
     return build
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=16)
 def _actor_activity(
     key: str, theatre: str, start: dt.date | None, end: dt.date | None
@@ -291,7 +267,6 @@ def actor_activity(theatre: str, start: dt.date | None, end: dt.date | None) -> 
     return _actor_activity(data_key(), theatre, start, end)
 
 
-@replayable
 @st.cache_data(show_spinner="Placing incidents on the map...", max_entries=16)
 def _map_points(
     key: str,
@@ -321,7 +296,6 @@ def top_places(points: pd.DataFrame) -> pd.DataFrame:
     return queries.top_places(points)
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _batches(key: str) -> pd.DataFrame:
     return list_batches(store())
@@ -332,7 +306,6 @@ def batches() -> pd.DataFrame:
     return _batches(data_key())
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _loads_by_origin(key: str) -> pd.DataFrame:
     return queries.loads_by_origin(store())
@@ -348,7 +321,6 @@ def rejections_csv(batch_id: int) -> Callable[[], bytes]:
     return lambda: safe_csv(batch_rejections(opened, batch_id))
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _overview(data: str, results: str) -> pd.DataFrame:
     return queries.theatre_overview(_panel(data), _latest_scores(results))
@@ -367,7 +339,6 @@ def overview() -> pd.DataFrame:
     return with_status(table, None if found is None else found.get("backtest"), covered)
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=8)
 def _region_heat(key: str, end: dt.date | None, weeks: int) -> pd.DataFrame:
     return queries.region_heat(_panel(key), None if end is None else pd.Timestamp(end), weeks)
@@ -378,7 +349,6 @@ def region_heat(end: dt.date | None, weeks: int) -> pd.DataFrame:
     return _region_heat(data_key(), end, weeks)
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=16)
 def _weekly_series(
     key: str,
@@ -407,7 +377,6 @@ def weekly_series(
     return _weekly_series(data_key(), tuple(theatre_names), tuple(categories), start, end, window)
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=16)
 def _weekly_by_category(
     key: str,
@@ -436,7 +405,6 @@ def surge_weeks(theatre_names: list[str], start: dt.date, end: dt.date) -> pd.Da
     return _surge_weeks(data_key(), tuple(theatre_names), start, end)
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=16)
 def _surge_weeks(
     key: str, theatre_names: tuple[str, ...], start: dt.date, end: dt.date
@@ -444,7 +412,6 @@ def _surge_weeks(
     return queries.surge_weeks_between(_panel(key), list(theatre_names), start, end)
 
 
-@replayable
 @st.cache_data(show_spinner=False, max_entries=4)
 def _backtest(key: str) -> dict[str, pd.DataFrame] | None:
     found = _model_metadata(key)  # key: a results key

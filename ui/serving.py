@@ -1,18 +1,13 @@
 """Serving the store to pages: settings, the store and theatres handles, page runs, cache keys.
 
 Two keys: :func:`data_key` for what is derived from incidents, :func:`results_key` for models
-and scores, so training or scoring does not rebuild the weekly panel. New data from elsewhere
-is served once a background thread has computed what the pages read (:class:`_Serving`).
+and scores, so training or scoring does not rebuild the weekly panel.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,155 +91,21 @@ def target() -> SurgeTarget:
     return settings_target(settings())
 
 
-class _Serving:
-    """Which data version the pages of one store (and theatres, target) are served from.
+def data_key() -> str:
+    """Changes whenever incidents change (load, undo), and with the store, theatres and target.
 
-    When new data lands (a refresh in another process, another user's load), the pages keep
-    showing the version whose results are computed while a background thread computes the
-    new one, then switch: nobody waits seconds for the weekly panel of a million incidents.
+    The key of every cached result derived from incidents. A fresh read is cheap (the weekly
+    counts are stored, :mod:`risk.store.cells`), so new data, from this session or elsewhere,
+    is served at once: the first visit after a change computes under the new key.
     """
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.served: dict[str, str] = {}  # scope -> data version the pages show
-        self.newest: dict[str, str] = {}  # scope -> newest version a warm-up was started for
-        self.warming: set[tuple[str, str]] = set()
-        # The cached reads asked for lately (function, arguments): what to compute ahead.
-        self.calls: OrderedDict[tuple[Any, tuple, tuple], None] = OrderedDict()
-
-
-RECENT_CALLS = 96
-# Reads that every page needs, keyed by the data version alone: prepared first for new data.
-_ALWAYS_WARM: list[Callable[[str], Any]] = []
-
-
-def always_warm(read: Callable[[str], Any]) -> Callable[[str], Any]:
-    """Register a cached read of the data version that new data is prepared for first."""
-    _ALWAYS_WARM.append(read)
-    return read
-
-
-def replayable(function: Callable) -> Callable:
-    """Remember the calls of a cached read, so that new data can be prepared for them."""
-
-    @functools.wraps(function)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        entry = (function, args, tuple(sorted(kwargs.items())))
-        try:
-            hash(entry)
-        except TypeError:
-            return function(*args, **kwargs)
-        serving = _serving()
-        with serving.lock:
-            serving.calls[entry] = None
-            serving.calls.move_to_end(entry)
-            while len(serving.calls) > RECENT_CALLS:
-                serving.calls.popitem(last=False)
-        return function(*args, **kwargs)
-
-    call.clear = function.clear  # type: ignore[attr-defined]
-    return call
-
-
-class _QuietWarmUp(logging.Filter):
-    """The warm-up thread has no page to draw on by design: not worth a warning per run."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (
-            record.threadName == "risk-warm" and "missing ScriptRunContext" in record.getMessage()
-        )
-
-
-logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
-    _QuietWarmUp()
-)
-
-
-@st.cache_resource(show_spinner=False)
-def _serving() -> _Serving:
-    return _Serving()
-
-
-def _scope() -> str:
     return "|".join(
         (
             settings().database_url,
             theatres_key(),
             json.dumps(target().as_dict(), sort_keys=True),
+            queries.data_version(store()),
         )
     )
-
-
-def _warm(serving: _Serving, scope: str, served: str, version: str) -> None:
-    """Compute what the pages read for ``version``, then serve it.
-
-    The reads are the ones visitors made lately under the served version (same arguments,
-    new keys), most recent first, so the next clicks find them ready.
-    """
-    old, new = f"{scope}|{served}", f"{scope}|{version}"
-    try:
-        new_results = f"{new}|{queries.results_version(store())}"
-
-        def rekey(value: Any) -> Any:
-            if value == old:
-                return new
-            if isinstance(value, str) and value.startswith(f"{old}|"):
-                return new_results
-            return value
-
-        with serving.lock:
-            calls = [c for c in reversed(serving.calls) if old in c[1] or f"{old}|" in str(c[1])]
-        for read in _ALWAYS_WARM:
-            read(new)
-        for function, args, kwargs in calls:
-            try:
-                function(*map(rekey, args), **{k: rekey(v) for k, v in kwargs})
-            except Exception:  # noqa: BLE001 (e.g. a theatre gone: the page will say so)
-                _log.debug("preparing %s for new data failed", function, exc_info=True)
-    except Exception:  # noqa: BLE001 (served anyway: the pages then compute and report it)
-        _log.exception("preparing the dashboard's results for new data failed")
-    finally:
-        with serving.lock:
-            serving.warming.discard((scope, version))
-            if serving.newest.get(scope) == version:  # an older warm-up never overtakes
-                serving.served[scope] = version
-
-
-def data_key() -> str:
-    """Changes whenever incidents change (load, undo), and with the store, theatres and target.
-
-    The key of every cached result derived from incidents. New data from elsewhere is served
-    once its results are computed (see _Serving); the first visit, and a session that changed
-    the data itself (:func:`serve_newest`), compute at once.
-    """
-    scope = _scope()
-    newest = queries.data_version(store())
-    serving = _serving()
-    with serving.lock:
-        served = serving.served.setdefault(scope, newest)
-        if served != newest and (scope, newest) not in serving.warming:
-            serving.newest[scope] = newest
-            serving.warming.add((scope, newest))
-            threading.Thread(
-                target=_warm, args=(serving, scope, served, newest), name="risk-warm", daemon=True
-            ).start()
-    return f"{scope}|{served}"
-
-
-def serve_newest() -> None:
-    """After this session changed the data: show the newest version now, to everyone."""
-    scope, newest = _scope(), queries.data_version(store())
-    serving = _serving()
-    with serving.lock:
-        serving.newest[scope] = newest
-        serving.served[scope] = newest
-
-
-def updating() -> bool:
-    """Whether newer data is being prepared (the pages show the previous version meanwhile)."""
-    serving = _serving()
-    with serving.lock:
-        return serving.served.get(_scope()) != queries.data_version(store())
 
 
 def results_key() -> str:

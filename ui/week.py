@@ -26,7 +26,7 @@ from risk.report.alerts import (
 from risk.report.brief import build_brief
 from risk.store import queries
 from ui.reads import _model_metadata, _panel, latest_scores
-from ui.serving import data_key, replayable, results_key, store, target, theatres
+from ui.serving import data_key, results_key, store, target, theatres
 
 
 def _modified(path: Path) -> float:
@@ -60,7 +60,6 @@ def brief_html() -> Callable[[], bytes]:
 
 
 # -- track record -------------------------------------------------------------------------------
-@replayable
 @st.cache_data(show_spinner="Resolving past forecasts...", max_entries=4)
 def _track_record(key: str, data: str) -> TrackRecord:
     metadata = _model_metadata(key)
@@ -90,7 +89,6 @@ def actor_groups() -> tuple[ActorGroups | None, str | None]:
         return None, str(error)
 
 
-@replayable
 @st.cache_data(show_spinner="Comparing the theatres week by week...", max_entries=8)
 def _synchrony(key: str, groups_file: str, group: str, min_theatres: int, within: int) -> Synchrony:
     groups, _ = actor_groups()

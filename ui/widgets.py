@@ -12,7 +12,7 @@ import streamlit as st
 from risk.store import queries
 from ui.look import ago, category_label, count_column, utc_column, week_label
 from ui.reads import _holds_demo, _last_load, categories, latest_scores, summary
-from ui.serving import data_key, updating
+from ui.serving import data_key
 
 # -- page furniture ---------------------------------------------------------------------------
 # Our own constant CSS (no data in it): room for content on a 1366x768 laptop screen.
@@ -57,8 +57,6 @@ def status_line() -> str:
         parts.append(
             f"last load {loaded.finished_at:%Y-%m-%d %H:%M} UTC ({ago(loaded.finished_at)})"
         )
-    if updating():
-        parts.append("newer data is being prepared and shows on your next click")
     return " · ".join(parts) if parts else "No data loaded yet"
 
 

@@ -1,7 +1,8 @@
 """The weekly theatre panel: counts per theatre and ISO week, features, and the surge labels.
 
-Counting runs in the database (GROUP BY theatre, week, category), so the panel of a store with
-a million incidents is built from a few thousand grouped rows. Every feature at week ``w`` uses
+The counts are stored per place and week and kept up to date by every load and undo
+(:mod:`risk.store.cells`), so the panel of a store with a million incidents is built from a few
+thousand stored rows, without recounting the incidents. Every feature at week ``w`` uses
 only weeks up to ``w``; labels look ahead ``horizon`` weeks and are missing where the future is
 not yet known.
 
@@ -20,109 +21,41 @@ nearest theatres by incident centroid (``neighbours_ratio_4_12``, ``neighbours_s
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 
+from risk.forecast import target as target_module
 from risk.forecast.target import SurgeTarget, surge_labels, surge_weeks
 from risk.incidents.places import load_country_index
 from risk.incidents.schema import CATEGORIES
 from risk.incidents.theatres import DEFAULT_SOURCES, OTHER, Theatres
-from risk.store.database import Store, incidents, places
-from risk.store.queries import coverage_ranges, theatre_column
-
-
-def week_start(column: sa.ColumnElement, dialect: str) -> sa.ColumnElement:
-    """Monday of the ISO week of a date column, in SQL."""
-    if dialect == "postgresql":
-        return sa.cast(sa.func.date_trunc("week", column), sa.Date)
-    # SQLite: %w is 0 for Sunday; step back (weekday + 6) % 7 days to Monday.
-    back = sa.func.printf("-%d days", (sa.func.strftime("%w", column) + 6) % 7)
-    return sa.func.date(column, back)
+from risk.store import cells
+from risk.store.database import Store
+from risk.store.queries import coverage_ranges, data_version
 
 
 def weekly_counts(store: Store, theatres: Theatres) -> pd.DataFrame:
-    """Long frame: theatre, week, source, category, incidents, violent, fatalities (in SQL).
+    """Long frame: theatre, week, source, category, incidents, violent, fatalities.
 
-    Events dated only to a span longer than a week (``week_precise`` false) are left out.
+    Read from the stored weekly counts (:mod:`risk.store.cells`), not recounted. Events dated
+    only to a span longer than a week (``week_precise`` false) are left out.
     """
-    with store.read() as connection:
-        theatre = theatre_column(connection, theatres)
-        week = week_start(incidents.c.event_date, store.dialect).label("week")
-        query = (
-            sa.select(
-                theatre,
-                week,
-                incidents.c.source,
-                incidents.c.category,
-                sa.func.count().label("incidents"),
-                sa.func.sum(sa.case((incidents.c.violent, 1), else_=0)).label("violent"),
-                sa.func.sum(incidents.c.fatalities).label("fatalities"),
-            )
-            .where(incidents.c.week_precise)
-            .group_by(
-                sa.literal_column("theatre"),
-                sa.literal_column("week"),
-                incidents.c.source,
-                incidents.c.category,
-            )
-        )
-        rows = connection.execute(query).all()
-    frame = pd.DataFrame(
-        rows,
-        columns=["theatre", "week", "source", "category", "incidents", "violent", "fatalities"],
-    )
-    frame["week"] = pd.to_datetime(frame["week"]).astype("datetime64[us]")
-    for column in ("incidents", "violent", "fatalities"):
-        frame[column] = frame[column].astype("int64")
-    return frame
+    return cells.weekly_counts(store, theatres)
 
 
 def weekly_actors(store: Store, theatres: Theatres) -> pd.DataFrame:
-    """Distinct actors (actor1 or actor2) per theatre, week and source, counted in SQL."""
-    with store.read() as connection:
-        theatre = theatre_column(connection, theatres)
-        week = week_start(incidents.c.event_date, store.dialect).label("week")
-        sides = sa.union_all(
-            sa.select(theatre, week, incidents.c.source, incidents.c.actor1.label("actor")).where(
-                incidents.c.week_precise
-            ),
-            sa.select(
-                theatre_column(connection, theatres),
-                week_start(incidents.c.event_date, store.dialect).label("week"),
-                incidents.c.source,
-                incidents.c.actor2.label("actor"),
-            ).where(incidents.c.week_precise),
-        ).subquery()
-        query = (
-            sa.select(
-                sides.c.theatre,
-                sides.c.week,
-                sides.c.source,
-                sa.func.count(sa.distinct(sides.c.actor)),
-            )
-            .where(sides.c.actor.is_not(None))
-            .group_by(sides.c.theatre, sides.c.week, sides.c.source)
-        )
-        rows = connection.execute(query).all()
-    frame = pd.DataFrame(rows, columns=["theatre", "week", "source", "actors"])
-    frame["week"] = pd.to_datetime(frame["week"]).astype("datetime64[us]")
-    frame["actors"] = frame["actors"].astype("int64")
-    return frame
+    """Distinct actors (actor1 or actor2) per theatre, week and source (stored counts)."""
+    return cells.weekly_actors(store, theatres)
 
 
 def theatre_places(store: Store, theatres: Theatres) -> list[tuple[str, str, int]]:
-    """(theatre, country as stored, incidents) for every pair that occurs, grouped in SQL."""
-    with store.read() as connection:
-        theatre = theatre_column(connection, theatres)
-        query = (
-            sa.select(theatre, places.c.country, sa.func.count().label("n"))
-            .join(places, places.c.id == incidents.c.place_id)
-            .group_by(sa.literal_column("theatre"), places.c.country)
-        )
-        return [tuple(row) for row in connection.execute(query).all()]
+    """(theatre, country as stored, incidents) for every pair that occurs (stored counts)."""
+    return cells.theatre_places(store, theatres)
 
 
 def theatre_countries(
@@ -246,17 +179,7 @@ def choose_sources(
 
 def theatre_centroids(store: Store, theatres: Theatres) -> dict[str, tuple[float, float]]:
     """Each theatre's incident centroid (mean latitude and longitude), for neighbour features."""
-    with store.read() as connection:
-        theatre = theatre_column(connection, theatres)
-        query = (
-            sa.select(
-                theatre, sa.func.avg(incidents.c.latitude), sa.func.avg(incidents.c.longitude)
-            )
-            .where(incidents.c.latitude.is_not(None), incidents.c.longitude.is_not(None))
-            .group_by(sa.literal_column("theatre"))
-        )
-        rows = connection.execute(query).all()
-    return {name: (float(lat), float(lon)) for name, lat, lon in rows if name != OTHER}
+    return cells.theatre_centroids(store, theatres)
 
 
 NEIGHBOURS = 3
@@ -416,13 +339,17 @@ def weekly_panel(
     zeros for covered weeks without incidents, NaN counts and ``covered`` False for weeks no
     load covers. "Other" (incidents matching no theatre) is left out.
     """
+    key = panel_key(store, theatres, target)
+    found = cells.stored_panel(store, key)
+    if found is not None:
+        return found
     counts = weekly_counts(store, theatres) if counts is None else counts
     actors = weekly_actors(store, theatres) if actors is None else actors
     rows = theatre_places(store, theatres)
     groups = theatre_countries(store, theatres, rows)
     coverage = weekly_coverage(coverage_ranges(store), covered_countries(theatres, rows))
     centroids = theatre_centroids(store, theatres)
-    return build_panel(
+    panel = build_panel(
         counts,
         actors,
         target,
@@ -432,6 +359,29 @@ def weekly_panel(
         coverage=coverage,
         priority=theatres.source_priority,
     )
+    if panel_key(store, theatres, target) == key:  # no load landed while it was computed
+        cells.keep_panel(store, key, panel)
+    return panel
+
+
+# The code the panel's features come from: a stored panel made by other code is not reused.
+_CODE = hashlib.sha256(
+    Path(__file__).read_bytes() + Path(target_module.__file__).read_bytes()
+).hexdigest()
+
+
+def panel_key(store: Store, theatres: Theatres, target: SurgeTarget) -> str:
+    """What a panel depends on: the data version, the theatres (all of their definition), the
+    surge target, the day (coverage stops at today) and the code that computes it."""
+    definition = [[t.name, t.countries, t.regions, t.boxes, t.sources] for t in theatres.theatres]
+    parts = (
+        data_version(store),
+        json.dumps([definition, theatres.sources]),
+        json.dumps(target.as_dict(), sort_keys=True),
+        dt.date.today().isoformat(),
+        _CODE,
+    )
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
 def build_panel(

@@ -139,6 +139,8 @@ incidents = sa.Table(
     *_incident_columns(),
     sa.UniqueConstraint("source", "source_id", name="uq_incidents_source_id"),
     sa.Index("ix_incidents_event_date", "event_date"),
+    # A batch's rows, for the stored weekly counts' delta and for undo (migration 6).
+    sa.Index("ix_incidents_batch_id", "batch_id"),
 )
 
 # Versions an ingest replaced or withdrew: ``batch_id`` is the batch that did it, the other
@@ -166,6 +168,80 @@ coverage = sa.Table(
     sa.Column("last_date", sa.Date, nullable=False),
     sa.Column("stated", sa.Boolean, nullable=False),  # given by the user or the pull's window
 )
+
+# Stored weekly counts ("cells", risk.store.cells): incidents counted per place, week, source,
+# category and precision, kept up to date by ingest, undo and withdrawal in their own
+# transactions, so no read recounts all incidents. Theatres are applied when cells are read;
+# only sea boxes need the coordinates, so cells are kept per *box set* (the theatres file's boxes
+# in order): ``box`` is the first box theatre holding the event, -1 for none.
+cell_sets = sa.Table(
+    "cell_sets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),
+    sa.Column("definition", sa.Text, nullable=False),  # JSON: the boxes of each box theatre
+    sa.Column("built_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_used", sa.DateTime(timezone=True), nullable=False),
+)
+
+weekly_cells = sa.Table(
+    "weekly_cells",
+    metadata,
+    sa.Column("set_id", sa.Integer, nullable=False),
+    sa.Column("place_id", sa.Integer, nullable=False),
+    sa.Column("box", sa.SmallInteger, nullable=False),
+    sa.Column("week", sa.Date, nullable=False),  # Monday of the ISO week
+    sa.Column("source", sa.String(10), nullable=False),
+    sa.Column("category", sa.String(30), nullable=False),
+    sa.Column("week_precise", sa.Boolean, nullable=False),
+    sa.Column("incidents", sa.Integer, nullable=False),
+    sa.Column("violent", sa.Integer, nullable=False),
+    sa.Column("fatalities", sa.BigInteger, nullable=False),
+    # For centroids: incidents with both coordinates, and their sums.
+    sa.Column("located", sa.Integer, nullable=False),
+    sa.Column("latitude_sum", sa.Float, nullable=False),
+    sa.Column("longitude_sum", sa.Float, nullable=False),
+    sa.PrimaryKeyConstraint(
+        "set_id",
+        "place_id",
+        "box",
+        "week",
+        "source",
+        "category",
+        "week_precise",
+        name="pk_weekly_cells",
+    ),
+)
+
+# Distinct actors are not additive: keep (actor, incidents) per cell of week-precise events
+# (actor1 and actor2 both count), and count distinct actors when reading.
+weekly_actor_cells = sa.Table(
+    "weekly_actor_cells",
+    metadata,
+    sa.Column("set_id", sa.Integer, nullable=False),
+    sa.Column("place_id", sa.Integer, nullable=False),
+    sa.Column("box", sa.SmallInteger, nullable=False),
+    sa.Column("week", sa.Date, nullable=False),
+    sa.Column("source", sa.String(10), nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("incidents", sa.Integer, nullable=False),
+    sa.PrimaryKeyConstraint(
+        "set_id", "place_id", "box", "week", "source", "actor", name="pk_weekly_actor_cells"
+    ),
+)
+
+# The weekly panel (counts and features) as last computed, keyed by what it depends on (data
+# version, theatres, target, day, code): a server's first page reads it instead of computing
+# the features again. Parquet bytes; a few kept.
+stored_panels = sa.Table(
+    "stored_panels",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("frame", sa.LargeBinary, nullable=False),
+)
+
+CELL_TABLES = (cell_sets, weekly_cells, weekly_actor_cells, stored_panels)
 
 rejected_rows = sa.Table(
     "rejected_rows",

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection
 from risk.incidents.csv_reader import FileProblem
 from risk.incidents.formats import LoadedChunk, Rejection, open_incident_file
 from risk.incidents.theatres import Theatres
+from risk.store import cells
 from risk.store.database import (
     INCIDENT_FIELDS,
     Store,
@@ -609,6 +610,7 @@ def ingest_file(
             )
             if dry_run:
                 raise _DryRun
+            cells.apply_batch(connection, batch_id)  # the stored weekly counts, same transaction
             report.batch_id = batch_id
     except _DryRun:
         pass
@@ -658,6 +660,33 @@ def undo_batch(store: Store, batch_id: int) -> UndoReport:
                 f"batch {batch_id} cannot be undone yet: later batch(es) {shown} replaced "
                 f"some of its incidents; undo {'that' if len(later) == 1 else 'those'} first"
             )
+        # An event this batch replaced or withdrew that a later batch loaded again: putting
+        # the old version back would make two versions of one event.
+        again = (
+            connection.execute(
+                sa.select(incidents.c.batch_id)
+                .distinct()
+                .join(
+                    incident_history,
+                    sa.and_(
+                        incident_history.c.source == incidents.c.source,
+                        incident_history.c.source_id == incidents.c.source_id,
+                    ),
+                )
+                .where(incident_history.c.replaced_by == batch_id, incidents.c.batch_id != batch_id)
+                .order_by(incidents.c.batch_id)
+            )
+            .scalars()
+            .all()
+        )
+        if again:
+            shown = ", ".join(str(b) for b in again)
+            raise StoreError(
+                f"batch {batch_id} cannot be undone yet: later batch(es) {shown} loaded again "
+                f"events it replaced or withdrew; undo {'that' if len(again) == 1 else 'those'} "
+                "first"
+            )
+        cells.apply_batch(connection, batch_id, undo=True)  # before the rows move
         removed = connection.execute(
             incidents.delete().where(incidents.c.batch_id == batch_id)
         ).rowcount
@@ -768,4 +797,5 @@ def withdraw_events(
                 )
             )
             connection.execute(incidents.delete().where(incidents.c.id.in_(part)))
+        cells.apply_batch(connection, batch_id)
     return WithdrawReport(batch_id=batch_id, requested=len(wanted), withdrawn=len(found))

@@ -78,6 +78,16 @@ def _sent_alerts(connection: Connection) -> None:
     tables.metadata.create_all(connection, tables=[tables.sent_alerts])
 
 
+def _weekly_cells(connection: Connection) -> None:
+    # Cell sets are built on first read under a theatres file (risk.store.cells): nothing to
+    # fill here. The batch index serves the cells' delta and undo.
+    tables.metadata.create_all(connection, tables=list(tables.CELL_TABLES))
+    present = {i["name"] for i in sa.inspect(connection).get_indexes(tables.incidents.name)}
+    for index in tables.incidents.indexes:
+        if index.name not in present:
+            index.create(connection)
+
+
 Migration = tuple[int, str, Callable[[Connection], None]]
 
 MIGRATIONS: list[Migration] = [
@@ -86,6 +96,7 @@ MIGRATIONS: list[Migration] = [
     (3, "refresh runs, per-source results, refresh lock, source state", _refresh_runs),
     (4, "date and place precision, source details, coverage per load", _precision_and_coverage),
     (5, "alerts sent per rule, theatre, scored week and channel", _sent_alerts),
+    (6, "stored weekly counts per cell set; incidents indexed by batch", _weekly_cells),
 ]
 
 

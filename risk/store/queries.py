@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from risk.incidents.theatres import Theatres
+from risk.store import cells
 from risk.store.database import (
     Store,
     as_utc,
@@ -88,13 +89,16 @@ class StoreSummary:
 def store_summary(store: Store) -> StoreSummary:
     """Totals for the whole store (committed data only)."""
     with store.read() as connection:
-        total, first, last = connection.execute(
-            sa.select(
-                sa.func.count(),
-                sa.func.min(incidents.c.event_date),
-                sa.func.max(incidents.c.event_date),
-            )
-        ).one()
+        # The first and last date come from the date index; the count from the stored weekly
+        # counts when there are any (counting a million rows takes most of a second).
+        # Two statements: SQLite reads one end of the index only for a lone min() or max().
+        first = connection.execute(sa.select(sa.func.min(incidents.c.event_date))).scalar_one()
+        last = connection.execute(sa.select(sa.func.max(incidents.c.event_date))).scalar_one()
+        total = cells.stored_total(connection)
+        if total is None:
+            total = connection.execute(
+                sa.select(sa.func.count()).select_from(incidents)
+            ).scalar_one()
         batch_count = connection.execute(
             sa.select(sa.func.count()).where(batches.c.status == "committed")
         ).scalar_one()
@@ -115,24 +119,22 @@ def theatre_stats(store: Store, theatres: Theatres) -> pd.DataFrame:
     """Per theatre: incidents, violent incidents, fatalities, first and last date.
 
     Every theatre of the file appears (with zeros when it has no data); "Other" appears only
-    when some incidents match no theatre.
+    when some incidents match no theatre. Totals come from the stored weekly counts; the first
+    and last dates from the incidents of each theatre's first and last week (index-served).
     """
-    with store.read() as connection:
-        theatre = theatre_column(connection, theatres)
-        query = sa.select(
-            theatre,
-            sa.func.count().label("incidents"),
-            sa.func.sum(sa.case((incidents.c.violent, 1), else_=0)).label("violent"),
-            sa.func.sum(incidents.c.fatalities).label("fatalities"),
-            sa.func.min(incidents.c.event_date).label("first_date"),
-            sa.func.max(incidents.c.event_date).label("last_date"),
-        ).group_by(sa.literal_column("theatre"))
-        rows = connection.execute(query).all()
-    found = pd.DataFrame(
-        rows, columns=["theatre", "incidents", "violent", "fatalities", "first_date", "last_date"]
-    ).set_index("theatre")
+    totals = cells.theatre_totals(store, theatres)
+    found = totals.groupby("theatre").agg(
+        incidents=("incidents", "sum"),
+        violent=("violent", "sum"),
+        fatalities=("fatalities", "sum"),
+        first_week=("first_week", "min"),
+        last_week=("last_week", "max"),
+    )
+    dates = _first_and_last_dates(store, theatres, found)
+    found = found.join(dates).drop(columns=["first_week", "last_week"])
     names = [n for n in theatres.names if n in found.index or n != "Other"]
     frame = found.reindex(names)
+    frame.index.name = "theatre"
     for column in ("incidents", "violent", "fatalities"):
         frame[column] = frame[column].fillna(0).astype(int)
     for column in ("first_date", "last_date"):
@@ -140,17 +142,38 @@ def theatre_stats(store: Store, theatres: Theatres) -> pd.DataFrame:
     return frame.reset_index()
 
 
-def theatre_sources(store: Store, theatres: Theatres) -> dict[str, list[str]]:
-    """Per theatre, the sources its incidents come from (in the theatre's priority order)."""
+def _first_and_last_dates(store: Store, theatres: Theatres, weeks: pd.DataFrame) -> pd.DataFrame:
+    """Each theatre's first and last event date, from the incidents of the weeks that hold
+    them (``weeks``: first_week and last_week per theatre), not from a scan of all incidents.
+
+    A theatre's rows in these weeks all lie within its own first and last week, and its first
+    and last week are among them, so the minimum and maximum are exact.
+    """
+    columns = ["first_date", "last_date"]
+    if weeks.empty:
+        return pd.DataFrame(columns=columns)
+    mondays = sorted({*weeks["first_week"], *weeks["last_week"]})
     with store.read() as connection:
         theatre = theatre_column(connection, theatres)
         rows = connection.execute(
-            sa.select(theatre, incidents.c.source).group_by(
-                sa.literal_column("theatre"), incidents.c.source
+            sa.select(
+                theatre, sa.func.min(incidents.c.event_date), sa.func.max(incidents.c.event_date)
             )
+            .where(
+                sa.or_(
+                    *(incidents.c.event_date.between(m, m + dt.timedelta(days=6)) for m in mondays)
+                )
+            )
+            .group_by(sa.literal_column("theatre"))
         ).all()
+    return pd.DataFrame(rows, columns=["theatre", *columns]).set_index("theatre")
+
+
+def theatre_sources(store: Store, theatres: Theatres) -> dict[str, list[str]]:
+    """Per theatre, the sources its incidents come from (in the theatre's priority order)."""
+    totals = cells.theatre_totals(store, theatres)
     found: dict[str, list[str]] = {}
-    for name, source in rows:
+    for name, source in totals[["theatre", "source"]].drop_duplicates().itertuples(index=False):
         found.setdefault(name, []).append(source)
     for name, sources in found.items():
         order = theatres.source_priority(name)
@@ -167,26 +190,15 @@ def unmatched_places(store: Store, theatres: Theatres) -> pd.DataFrame:
     from risk.incidents.places import load_admin1_index, load_country_index
     from risk.incidents.theatres import OTHER
 
-    with store.read() as connection:
-        theatre = theatre_column(connection, theatres)
-        grouped = (
-            sa.select(
-                theatre,
-                places.c.country,
-                places.c.admin1,
-                sa.func.count().label("incidents"),
-            )
-            .join(places, places.c.id == incidents.c.place_id)
-            .group_by(sa.literal_column("theatre"), places.c.country, places.c.admin1)
-            .subquery()
-        )
-        rows = connection.execute(
-            sa.select(grouped.c.country, grouped.c.admin1, grouped.c.incidents)
-            .where(grouped.c.theatre == OTHER)
-            .order_by(grouped.c.incidents.desc(), grouped.c.country, grouped.c.admin1)
-        ).all()
+    totals = cells.theatre_totals(store, theatres)
+    other = totals[totals["theatre"] == OTHER]
+    grouped = (
+        other.groupby(["country", "admin1"], as_index=False)["incidents"]
+        .sum()
+        .sort_values(["incidents", "country", "admin1"], ascending=[False, True, True])
+    )
     countries, admin1 = load_country_index(), load_admin1_index()
-    frame = pd.DataFrame(rows, columns=["country", "admin1", "incidents"])
+    frame = grouped[["country", "admin1", "incidents"]].reset_index(drop=True)
     frame["incidents"] = frame["incidents"].astype("int64")
     frame["canonical"] = [
         admin1.canonical(countries.key(c), a)

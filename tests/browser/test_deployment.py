@@ -80,7 +80,7 @@ def test_two_dashboards_and_a_refresh_share_one_postgresql(database_url, browser
         )
         assert refresh.returncode == 0, refresh.stderr
 
-        # Each server shows new data from elsewhere once it has prepared it (ui._Serving).
+        # Each server shows new data from elsewhere on its next run (stored weekly counts).
         assert [eventually(13, page) for page in pages] == [13, 13]
     finally:
         for page in pages:
