@@ -83,7 +83,8 @@ def free_port() -> int:
 def start_server(
     database_url: str, port: int, log: Path, options: tuple[str, ...] = (), **env: str
 ) -> subprocess.Popen:
-    """``streamlit run dashboard.py`` on 127.0.0.1:port, in its own process group.
+    """The dashboard (``python -m ui.launch``, as scripts/start runs it) on 127.0.0.1:port, in
+    its own process group.
 
     ``options`` are more Streamlit command-line options (e.g. ``--secrets.files``).
     """
@@ -93,9 +94,7 @@ def start_server(
             [
                 sys.executable,
                 "-m",
-                "streamlit",
-                "run",
-                "dashboard.py",
+                "ui.launch",
                 "--server.address",
                 "127.0.0.1",
                 "--server.port",
