@@ -1,23 +1,20 @@
 """The ``python -m risk`` commands: output, exit codes and error lines.
 
-Commands run in this process through ``risk.cli.main`` (what ``risk/__main__.py`` calls), with
-the environment and working folder a child process would get: a child costs about 2 s of
-imports each, and these tests make some forty calls. The test of unusable files runs the
-real ``python -m risk`` process, so the entry point and its stderr stay tested end to end.
+Commands run in this process (``run_risk``, with the environment and working folder a child
+process would get): a child costs about 2 s of imports, and these tests make some forty calls.
+The test of unusable files runs the real ``python -m risk`` process, so the entry point and its
+stderr stay tested end to end.
 """
 
-import contextlib
-import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
-from risk.cli import main
+from tests.conftest import run_risk
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
@@ -30,15 +27,7 @@ def environment(database_url: str, **env: str) -> dict[str, str]:
 
 def run(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess:
     """``python -m risk ARGS`` in this process: its exit code, stdout and stderr."""
-    out, err = io.StringIO(), io.StringIO()
-    with (
-        mock.patch.dict(os.environ, environment(database_url, **env), clear=True),
-        contextlib.chdir(ROOT),
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-    ):
-        code = main(list(args))
-    return subprocess.CompletedProcess(["risk", *args], code, out.getvalue(), err.getvalue())
+    return run_risk(*args, env=environment(database_url, **env))
 
 
 def run_process(*args: str, database_url: str) -> subprocess.CompletedProcess:
