@@ -142,6 +142,7 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo store, trained and scored; read it, or copy it to change it (see above)."""
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     env = {**os.environ, "RISK_DATABASE_URL": f"sqlite:///{path}", "RISK_LOAD_DEMO": "1"}
     done = run_risk("init", env=env)
