@@ -9,6 +9,10 @@ Fixtures
     after the test.
 ``sqlite_url``
     The SQLite variant only, for tests that do not need both backends.
+``demo_store``
+    Path of a SQLite store with the demo data, a trained model and its scores, made by
+    ``python -m risk init`` once per session (training is the slow part). Shared: tests that
+    change data work on a copy (:func:`copy_store`).
 ``postgres_server``
     Session-wide PostgreSQL server (see :class:`PostgresServer`). Started from
     the Debian ``postgresql`` package's binaries (newest version under
@@ -20,6 +24,9 @@ Fixtures
     ``postgresql+psycopg://me:secret@127.0.0.1:5432/postgres``) to use an
     existing server instead; the user must be allowed to create databases.
 
+Helpers: :func:`run_risk` runs a ``python -m risk`` command in this process,
+:func:`copy_store` copies a SQLite store.
+
 Markers (registered in pyproject.toml): ``browser`` for the Playwright suite,
 ``slow`` for tests that take more than a few seconds.
 """
@@ -29,18 +36,21 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import io
 import os
 import pwd
 import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import psycopg
 import pytest
@@ -48,6 +58,7 @@ from hypothesis import settings
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
+ROOT = Path(__file__).parent.parent
 POSTGRES_URL_ENV = "RISK_TEST_POSTGRES_URL"
 POSTGRES_ROOT = Path("/usr/lib/postgresql")
 SUPERUSER = "postgres"
@@ -127,6 +138,43 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return _sqlite_url(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo store, trained and scored; read it, or copy it to change it (see above)."""
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    env = {**os.environ, "RISK_DATABASE_URL": f"sqlite:///{path}", "RISK_LOAD_DEMO": "1"}
+    done = run_risk("init", env=env)
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def run_risk(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``python -m risk ARGS`` run in this process: exit code, stdout and stderr.
+
+    ``risk.cli.main`` is what ``risk/__main__.py`` calls; it runs with exactly ``env`` as the
+    environment and the project as working folder, as a child process would. A child costs
+    about 2 s of imports (sklearn), which adds up over the suite's many commands.
+    """
+    from risk.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.dict(os.environ, env, clear=True),
+        contextlib.chdir(ROOT),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        code = main(list(args))
+    return subprocess.CompletedProcess(["risk", *args], code, out.getvalue(), err.getvalue())
+
+
+def copy_store(source: Path, target: Path) -> Path:
+    """A consistent copy of a SQLite store (WAL included)."""
+    with sqlite3.connect(source) as reading, sqlite3.connect(target) as writing:
+        reading.backup(writing)
+    return target
 
 
 # --------------------------------------------------------------------------- helpers

@@ -1,3 +1,11 @@
+"""The ``python -m risk`` commands: output, exit codes and error lines.
+
+Commands run in this process (``run_risk``, with the environment and working folder a child
+process would get): a child costs about 2 s of imports, and these tests make some forty calls.
+The test of unusable files runs the real ``python -m risk`` process, so the entry point and its
+stderr stay tested end to end.
+"""
+
 import json
 import os
 import subprocess
@@ -6,18 +14,29 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_risk
+
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
 
 
-def run(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess:
+def environment(database_url: str, **env: str) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if k != "RISK_THEATRES"}
-    environment = {**inherited, "RISK_DATABASE_URL": database_url, **env}
+    return {**inherited, "RISK_DATABASE_URL": database_url, **env}
+
+
+def run(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess:
+    """``python -m risk ARGS`` in this process: its exit code, stdout and stderr."""
+    return run_risk(*args, env=environment(database_url, **env))
+
+
+def run_process(*args: str, database_url: str) -> subprocess.CompletedProcess:
+    """``python -m risk ARGS`` as a child process, as a user or cron runs it."""
     return subprocess.run(
         [sys.executable, "-m", "risk", *args],
         capture_output=True,
         text=True,
-        env=environment,
+        env=environment(database_url),
         cwd=ROOT,
         timeout=120,
     )
@@ -87,7 +106,7 @@ def test_rejected_rows_are_reported_and_the_file_still_counts_as_ingested(sqlite
 def test_unusable_file_is_one_line_on_stderr_and_nonzero(sqlite_url, tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
-    result = run("ingest", str(path), database_url=sqlite_url)
+    result = run_process("ingest", str(path), database_url=sqlite_url)
     assert result.returncode == 1
     assert message in result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")

@@ -2,7 +2,8 @@
 and the interactions: filters, theatre links, the upload flow with its sign-in, undo.
 
 The demo and one-theatre stores are built once per session with ``python -m risk init`` (as
-``scripts/start`` does) and copied for tests that change them.
+``scripts/start`` does; the demo store is shared with the browser tests, see conftest.py) and
+copied for tests that change them.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import io
 import json
 import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
+
+from tests.conftest import copy_store, run_risk
 
 ROOT = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"
@@ -29,33 +30,14 @@ DEMO_BANNER = "simulated demo data"
 
 
 def build_store(path: Path, *files: Path) -> Path:
-    """A SQLite store made by the CLI: the demo (no files given) or the files, then init."""
-    env = {**os.environ, "RISK_DATABASE_URL": f"sqlite:///{path}"}
-    env["RISK_LOAD_DEMO"] = "0" if files else "1"
+    """A SQLite store made by the CLI (in this process): the files, then init."""
+    env = {**os.environ, "RISK_DATABASE_URL": f"sqlite:///{path}", "RISK_LOAD_DEMO": "0"}
     for file in files:
-        subprocess.run(
-            [sys.executable, "-m", "risk", "ingest", str(file)], env=env, cwd=ROOT, check=True
-        )
-    subprocess.run(
-        [sys.executable, "-m", "risk", "init"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+        done = run_risk("ingest", str(file), env=env)
+        assert done.returncode == 0, done.stderr
+    done = run_risk("init", env=env)
+    assert done.returncode == 0, done.stderr
     return path
-
-
-def copy_store(source: Path, target: Path) -> Path:
-    """A consistent copy of a SQLite store (WAL included)."""
-    with sqlite3.connect(source) as reading, sqlite3.connect(target) as writing:
-        reading.backup(writing)
-    return target
-
-
-@pytest.fixture(scope="session")
-def demo_store(tmp_path_factory) -> Path:
-    return build_store(tmp_path_factory.mktemp("demo") / "demo.db")
 
 
 @pytest.fixture(scope="session")
@@ -686,14 +668,8 @@ def test_overview_offers_the_weekly_brief(demo):
 
 
 def test_track_record_after_replaying_past_weeks(demo_copy):
-    env = {**os.environ}
-    subprocess.run(
-        [sys.executable, "-m", "risk", "scores", "--from", "2024-09-02", "--to", "2024-12-01"],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
+    replayed = run_risk("scores", "--from", "2024-09-02", "--to", "2024-12-01", env={**os.environ})
+    assert replayed.returncode == 0, replayed.stderr
     app = open_page("pages/track_record.py")
     assert_clean(app)
     metrics = {m.label: m.value for m in app.metric}
@@ -731,7 +707,7 @@ def test_alerts_page_lists_rules_what_fires_and_what_was_tried(demo_copy, tmp_pa
     monkeypatch.setenv("RISK_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("RISK_SMTP_PORT", "9")  # nothing listens: the send fails
     monkeypatch.setenv("RISK_SMTP_PASSWORD", "page-secret")
-    subprocess.run([sys.executable, "-m", "risk", "alerts"], cwd=ROOT, capture_output=True)
+    run_risk("alerts", env={**os.environ})
     app = open_page("pages/alerts.py")
     assert_clean(app)
     assert app.dataframe[0].value["rule"].tolist() == ["Everything"]

@@ -1,34 +1,27 @@
 """Fixtures of the browser suite: a dashboard server on a demo store, and Debian's Chromium.
 
-The store is made by ``python -m risk init`` (demo data, trained model, scores) before the
-server starts, so the first page does not wait for the demo to load.
+The store is a copy of the session's demo store (``python -m risk init``: demo data, trained
+model, scores; see tests/conftest.py), so the first page does not wait for the demo to load
+and the model is trained once for the page tests and these.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.browser import driver
+from tests.conftest import copy_store
 
 
 @pytest.fixture(scope="session")
-def dashboard(tmp_path_factory) -> Iterator[str]:
-    """Base URL of a dashboard on 127.0.0.1 (a free port) over a fresh demo store."""
+def dashboard(demo_store: Path, tmp_path_factory) -> Iterator[str]:
+    """Base URL of a dashboard on 127.0.0.1 (a free port) over its own copy of the demo store."""
     folder = tmp_path_factory.mktemp("dashboard")
-    url = f"sqlite:///{folder / 'demo.db'}"
-    subprocess.run(
-        [sys.executable, "-m", "risk", "init"],
-        cwd=driver.ROOT,
-        env={**os.environ, "RISK_DATABASE_URL": url, "RISK_LOAD_DEMO": "1"},
-        check=True,
-        capture_output=True,
-    )
+    url = f"sqlite:///{copy_store(demo_store, folder / 'demo.db')}"
     port = driver.free_port()
     # Mappings saved on the Upload page go to the scratch folder, never into data/formats/.
     formats = folder / "formats"

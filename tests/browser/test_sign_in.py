@@ -13,43 +13,58 @@ DATA = Path(__file__).parent.parent / "data"
 UPLOAD = next(p for p in PAGES if p.slug == "upload")
 CLIENT_SECRET = "client-s3cret"  # noqa: S105 (the test provider's, nothing real)
 FILE_INPUT = '[data-testid="stFileUploader"] input[type="file"]'
+EMAIL = "ana@example.org"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def provider():
+    """The local provider; each test registers the client (and its secret) it expects."""
     api = FakeApi()
-    serve_oidc(api, client_id="dashboard", client_secret=CLIENT_SECRET, email="ana@example.org")
     yield api
     api.close()
 
 
-def start_signed_server(provider: FakeApi, tmp_path: Path, client_secret: str):
-    """A dashboard on a small store whose secrets point st.login at the provider."""
-    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+def register(provider: FakeApi, client_secret: str) -> None:
+    """The provider's routes, accepting only ``client_secret`` for the client "dashboard"."""
+    provider.requests.clear()
+    serve_oidc(provider, client_id="dashboard", client_secret=client_secret, email=EMAIL)
+
+
+@pytest.fixture(scope="module")
+def signed_server(provider, tmp_path_factory):
+    """One dashboard for the module, on a small store; its secrets point st.login at the
+    provider with CLIENT_SECRET (a server start is seconds; each test has its own browser
+    context, so no sign-in carries over)."""
+    folder = tmp_path_factory.mktemp("signed")
+    store = Store(f"sqlite:///{folder / 'store.db'}")
     ingest_file(store, DATA / "acled_current.csv")
     store.dispose()
     port = free_port()
-    secrets = tmp_path / "secrets.toml"
+    secrets = folder / "secrets.toml"
     secrets.write_text(
         "[auth]\n"
         f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
         'cookie_secret = "a-cookie-secret-for-this-test-only"\n'
         'client_id = "dashboard"\n'
-        f'client_secret = "{client_secret}"\n'
+        f'client_secret = "{CLIENT_SECRET}"\n'
         f'server_metadata_url = "{provider.url}/.well-known/openid-configuration"\n'
     )
     server = start_server(
-        f"sqlite:///{tmp_path / 'store.db'}",
+        f"sqlite:///{folder / 'store.db'}",
         port,
-        tmp_path / "streamlit.log",
+        folder / "streamlit.log",
         options=("--secrets.files", str(secrets)),
     )
-    return server, f"http://127.0.0.1:{port}"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_server(server)
 
 
 @pytest.mark.browser
-def test_oidc_sign_in_opens_the_upload(browser, provider, tmp_path):
-    server, base = start_signed_server(provider, tmp_path, CLIENT_SECRET)
+def test_oidc_sign_in_opens_the_upload(browser, provider, signed_server):
+    register(provider, CLIENT_SECRET)
+    base = signed_server
     page = open_dashboard(browser, base)
     try:
         go_to(page, UPLOAD)
@@ -60,18 +75,18 @@ def test_oidc_sign_in_opens_the_upload(browser, provider, tmp_path):
         # To the provider and back: it signs in at once and redirects to the callback.
         page.wait_for_url(f"{base}/", timeout=30_000)
         go_to(page, UPLOAD)
-        page.get_by_text("Signed in as ana@example.org").wait_for(timeout=30_000)
+        page.get_by_text(f"Signed in as {EMAIL}").wait_for(timeout=30_000)
         page.locator(FILE_INPUT).wait_for(state="attached", timeout=30_000)
         [exchange] = provider.hits("/token")
         assert exchange.form["grant_type"] == "authorization_code"
     finally:
         page.context.close()
-        stop_server(server)
 
 
 @pytest.mark.browser
-def test_a_provider_that_refuses_the_client_signs_nobody_in(browser, provider, tmp_path):
-    server, base = start_signed_server(provider, tmp_path, "not-the-registered-secret")
+def test_a_provider_that_refuses_the_client_signs_nobody_in(browser, provider, signed_server):
+    register(provider, "not-the-dashboards-secret")
+    base = signed_server
     page = open_dashboard(browser, base)
     try:
         go_to(page, UPLOAD)
@@ -83,4 +98,3 @@ def test_a_provider_that_refuses_the_client_signs_nobody_in(browser, provider, t
         assert page.locator(FILE_INPUT).count() == 0
     finally:
         page.context.close()
-        stop_server(server)
