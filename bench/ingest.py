@@ -183,11 +183,10 @@ class Postgres:
     def __init__(self, url: str | None) -> None:
         self._server = None
         if url is None:
-            sys.path.insert(0, str(ROOT / "tests"))
-            from conftest import _ThrowawayPostgres  # the tests' throwaway server
+            from tests.pgserver import ThrowawayPostgres  # the tests' throwaway server
 
-            self._server = _ThrowawayPostgres()
-            url = self._server.start().url
+            self._server = ThrowawayPostgres()
+            url = self._server.start()
         self.admin = sqlalchemy.make_url(url)
 
     def _admin(self, statement: str) -> None:

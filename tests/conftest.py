@@ -33,20 +33,12 @@ Markers (registered in pyproject.toml): ``browser`` for the Playwright suite,
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import ctypes
 import io
 import os
-import pwd
 import secrets
-import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,11 +50,10 @@ from hypothesis import settings
 from psycopg import sql
 from sqlalchemy.engine import URL, make_url
 
+from tests.pgserver import SUPERUSER, ThrowawayPostgres
+
 ROOT = Path(__file__).parent.parent
 POSTGRES_URL_ENV = "RISK_TEST_POSTGRES_URL"
-POSTGRES_ROOT = Path("/usr/lib/postgresql")
-SUPERUSER = "postgres"
-START_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -110,9 +101,26 @@ def postgres_server() -> Iterator[PostgresServer]:
     if external:
         yield _external_server(external)
         return
-    server = _ThrowawayPostgres()
     try:
-        yield server.start()
+        server = ThrowawayPostgres()
+        server.start()
+    except RuntimeError as error:
+        pytest.fail(
+            f"{error}\nRun scripts/test, which installs Debian's 'postgresql' package, or set "
+            f"{POSTGRES_URL_ENV} to an existing server.",
+            pytrace=False,
+        )
+    assert server.tmp is not None and server.proc is not None
+    try:
+        yield PostgresServer(
+            url=server.url,
+            host="127.0.0.1",
+            port=server.port,
+            user=SUPERUSER,
+            data_dir=server.tmp / "data",
+            socket_dir=server.tmp,
+            pid=server.proc.pid,
+        )
     finally:
         server.stop()
 
@@ -214,219 +222,6 @@ def _external_server(raw: str) -> PostgresServer:
         port=url.port or 5432,
         user=url.username or "",
     )
-
-
-def _postgres_bindir() -> Path:
-    """The bin directory of the newest PostgreSQL server under /usr/lib/postgresql."""
-
-    def version(bindir: Path) -> tuple[int, ...]:
-        name = bindir.parent.name
-        return tuple(int(p) for p in name.split(".")) if name.replace(".", "").isdigit() else ()
-
-    found = [
-        d
-        for d in POSTGRES_ROOT.glob("*/bin")
-        if all(os.access(d / tool, os.X_OK) for tool in ("initdb", "pg_ctl", "postgres"))
-    ]
-    if not found:
-        pytest.fail(
-            f"PostgreSQL server binaries (initdb, pg_ctl, postgres) not found under "
-            f"{POSTGRES_ROOT}/*/bin. Run scripts/test, which installs Debian's 'postgresql' "
-            f"package, or set {POSTGRES_URL_ENV} to an existing server.",
-            pytrace=False,
-        )
-    return max(found, key=version)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    """In the server's process: get SIGINT (fast shutdown) if pytest dies without cleaning up."""
-    with contextlib.suppress(OSError, AttributeError):
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGINT)
-
-
-def _world_traversable(path: Path) -> bool:
-    return all(os.stat(p).st_mode & 0o001 for p in (path, *path.parents))
-
-
-def _remove_stale_dirs(base: Path, min_age_s: float = 3600.0) -> None:
-    """Delete directories left by sessions that were killed (SIGKILL leaves no chance to clean)."""
-    for tmp in base.glob("risk-pg-*"):
-        try:
-            if time.time() - tmp.stat().st_mtime < min_age_s:
-                continue
-            pid_file = tmp / "data" / "postmaster.pid"
-            if pid_file.exists() and Path(f"/proc/{pid_file.read_text().split()[0]}").exists():
-                continue  # its server still runs
-        except (OSError, IndexError):
-            continue
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-_RUNNING: set[_ThrowawayPostgres] = set()
-
-
-@atexit.register
-def _stop_leftovers() -> None:
-    for server in list(_RUNNING):
-        server.stop()
-
-
-class _ThrowawayPostgres:
-    """initdb + postgres in a temporary directory; see the module docstring."""
-
-    def __init__(self) -> None:
-        self.bindir = _postgres_bindir()
-        self.account: pwd.struct_passwd | None = None
-        if os.geteuid() == 0:  # the server refuses to run as root
-            try:
-                self.account = pwd.getpwnam("postgres")
-            except KeyError:
-                pytest.fail(
-                    "running as root and there is no 'postgres' user to run the test server "
-                    "as; run scripts/test, which installs Debian's 'postgresql' package.",
-                    pytrace=False,
-                )
-        self.tmp: Path | None = None
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    # Run a server binary as the server's account, in the temporary directory.
-    def _popen_args(self) -> dict[str, object]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        env.update(LC_ALL="C", LANG="C")
-        args: dict[str, object] = {"cwd": self.tmp, "env": env}
-        if self.account is not None:
-            args.update(user=self.account.pw_uid, group=self.account.pw_gid, extra_groups=[])
-        return args
-
-    def start(self) -> PostgresServer:
-        base = Path(tempfile.gettempdir())
-        if self.account is not None and not _world_traversable(base):
-            base = Path("/tmp")  # noqa: S108 - the postgres user must reach the directory
-        _remove_stale_dirs(base)
-        self.tmp = Path(tempfile.mkdtemp(prefix="risk-pg-", dir=base))
-        _RUNNING.add(self)
-        if self.account is not None:
-            os.chown(self.tmp, self.account.pw_uid, self.account.pw_gid)
-        data = self.tmp / "data"
-        initdb = subprocess.run(
-            [
-                str(self.bindir / "initdb"),
-                "--pgdata",
-                str(data),
-                "--username",
-                SUPERUSER,
-                "--auth",
-                "trust",
-                "--encoding",
-                "UTF8",
-                "--no-locale",
-                "--no-sync",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            **self._popen_args(),
-        )
-        if initdb.returncode != 0:
-            self.stop()
-            pytest.fail(f"initdb failed:\n{initdb.stdout}\n{initdb.stderr}", pytrace=False)
-        hba = data / "pg_hba.conf"
-        hba.write_text(
-            "# throwaway test server: no password, unix socket and 127.0.0.1 only\n"
-            "local all all trust\n"
-            "host  all all 127.0.0.1/32 trust\n"
-        )
-        if self.account is not None:
-            os.chown(hba, self.account.pw_uid, self.account.pw_gid)
-
-        log = self.tmp / "postgres.log"
-        for _attempt in range(3):  # the free port may be taken before the server binds it
-            port = _free_port()
-            with open(log, "ab") as out:
-                self.proc = subprocess.Popen(
-                    [
-                        str(self.bindir / "postgres"),
-                        "-D",
-                        str(data),
-                        "-p",
-                        str(port),
-                        "-c",
-                        "listen_addresses=127.0.0.1",
-                        "-c",
-                        f"unix_socket_directories={self.tmp}",
-                        "-c",
-                        "fsync=off",
-                        "-c",
-                        "synchronous_commit=off",
-                        "-c",
-                        "full_page_writes=off",
-                        "-c",
-                        "max_connections=100",
-                    ],
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # Ctrl-C reaches pytest, which then stops the server
-                    preexec_fn=_die_with_parent,
-                    **self._popen_args(),
-                )
-            server = PostgresServer(
-                url=f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{port}/postgres",
-                host="127.0.0.1",
-                port=port,
-                user=SUPERUSER,
-                data_dir=data,
-                socket_dir=self.tmp,
-                pid=self.proc.pid,
-            )
-            if self._wait_ready(server):
-                return server
-            if "could not bind" not in log.read_text(errors="replace"):
-                break
-        text = log.read_text(errors="replace")
-        self.stop()
-        pytest.fail(f"PostgreSQL test server did not start; its log:\n{text}", pytrace=False)
-
-    def _wait_ready(self, server: PostgresServer) -> bool:
-        assert self.proc is not None
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                with server.connect() as conn:
-                    conn.execute("SELECT 1")
-                return True
-            except psycopg.OperationalError:
-                time.sleep(0.1)
-        self._terminate()
-        return False
-
-    def _terminate(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        for sig, wait_s in ((signal.SIGINT, 30), (signal.SIGQUIT, 10), (signal.SIGKILL, 10)):
-            proc.send_signal(sig)  # SIGINT: fast shutdown; SIGQUIT: immediate
-            try:
-                proc.wait(wait_s)
-                return
-            except subprocess.TimeoutExpired:
-                continue
-
-    def stop(self) -> None:
-        self._terminate()
-        if self.tmp is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
-        _RUNNING.discard(self)
 
 
 # Property tests: the suite runs a fixed (derandomised) search so CI is reproducible; run

@@ -1,9 +1,9 @@
-"""A throwaway PostgreSQL server outside pytest: initdb and postgres in a temporary directory.
+"""A throwaway PostgreSQL server: initdb and postgres in a temporary directory.
 
-The same approach as tests/conftest.py's session server (Debian's binaries, newest version
-under /usr/lib/postgresql/*/bin; run as the ``postgres`` user when we are root; 127.0.0.1 on a
-free port with trust auth; deleted when stopped), with errors as RuntimeError instead of
-pytest failures, so that scripts such as bench/load.py can use it:
+The tests' session server (tests/conftest.py) and the bench scripts use it: Debian's binaries,
+the newest version under /usr/lib/postgresql/*/bin; run as the ``postgres`` user when we are
+root; 127.0.0.1 on a free port with trust auth; deleted when stopped or when the process exits.
+Errors are RuntimeError (the tests' fixture turns them into test failures):
 
     server = ThrowawayPostgres()
     url = server.start()            # postgresql+psycopg://postgres@127.0.0.1:PORT/postgres
@@ -19,6 +19,7 @@ an empty one, so that a loaded database can be reused without loading it again.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import os
@@ -79,8 +80,31 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGINT)
 
 
+def remove_stale_dirs(base: Path, min_age_s: float = 3600.0) -> None:
+    """Delete directories left by runs that were killed (SIGKILL leaves no chance to clean)."""
+    for tmp in base.glob("risk-pg-*"):
+        try:
+            if time.time() - tmp.stat().st_mtime < min_age_s:
+                continue
+            pid_file = tmp / "data" / "postmaster.pid"
+            if pid_file.exists() and Path(f"/proc/{pid_file.read_text().split()[0]}").exists():
+                continue  # its server still runs
+        except (OSError, IndexError):
+            continue
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+_RUNNING: set[ThrowawayPostgres] = set()
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    for server in list(_RUNNING):
+        server.stop()
+
+
 class ThrowawayPostgres:
-    """initdb + postgres in a temporary directory, deleted by :meth:`stop`."""
+    """initdb + postgres in a temporary directory, deleted by :meth:`stop` (or at exit)."""
 
     def __init__(
         self, settings: dict[str, str] | None = None, data_from: Path | None = None
@@ -125,7 +149,9 @@ class ThrowawayPostgres:
             os.stat(p).st_mode & 0o001 for p in (base, *base.parents)
         ):
             base = Path("/tmp")  # noqa: S108 - the postgres user must reach the directory
+        remove_stale_dirs(base)
         self.tmp = Path(tempfile.mkdtemp(prefix="risk-pg-", dir=base))
+        _RUNNING.add(self)
         if self.account is not None:
             os.chown(self.tmp, self.account.pw_uid, self.account.pw_gid)
         data = self.tmp / "data"
@@ -250,3 +276,4 @@ class ThrowawayPostgres:
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
+        _RUNNING.discard(self)

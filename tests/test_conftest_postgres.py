@@ -153,7 +153,9 @@ def _run_inner_session(tmp_path: Path, interrupt: bool) -> tuple[int, dict, str]
     (inner / "pytest.ini").write_text("[pytest]\n")
     info_file = tmp_path / "info.json"
     env = {k: v for k, v in os.environ.items() if k != POSTGRES_URL_ENV}
-    env.update(INFO_FILE=str(info_file), HANG="1" if interrupt else "")
+    # The copied conftest imports the project's tests.pgserver (and risk, lazily).
+    root = str(Path(__file__).resolve().parent.parent)
+    env.update(INFO_FILE=str(info_file), HANG="1" if interrupt else "", PYTHONPATH=root)
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-c", "pytest.ini"],
         cwd=inner,
