@@ -69,45 +69,63 @@ def linked_days(
     (count), theatre_names, incidents, fatalities, actors (the group's members seen that day).
     """
     columns = ["date", "theatres", "theatre_names", "incidents", "fatalities", "actors"]
+    conditions = [incidents.c.violent]
+    if start is not None:
+        conditions.append(incidents.c.event_date >= start)
+    if end is not None:
+        conditions.append(incidents.c.event_date <= end)
     with store.read() as connection:
+        # Distinct actor names are few (thousands) against many incidents: match each once,
+        # then fetch only the group's incidents, grouped by day, theatre and actors in SQL.
+        names = connection.execute(
+            sa.union(
+                sa.select(incidents.c.actor1.label("actor")).where(*conditions),
+                sa.select(incidents.c.actor2).where(*conditions),
+            )
+        ).scalars()
+        member = {}
+        for name in names:
+            found = groups.match(name) if name else None
+            if found is not None and found[0] == group:
+                member[name] = found[1]
+        if not member:
+            return pd.DataFrame(columns=columns)
+        spellings = sa.bindparam("spellings", sorted(member), expanding=True)
         theatre = theatre_column(connection, theatres)
-        conditions = [incidents.c.violent]
-        if start is not None:
-            conditions.append(incidents.c.event_date >= start)
-        if end is not None:
-            conditions.append(incidents.c.event_date <= end)
         rows = connection.execute(
             sa.select(
                 incidents.c.event_date,
                 theatre,
                 incidents.c.actor1,
                 incidents.c.actor2,
-                incidents.c.fatalities,
-            ).where(*conditions)
+                sa.func.count(),
+                sa.func.sum(incidents.c.fatalities),
+            )
+            .where(
+                *conditions,
+                sa.or_(incidents.c.actor1.in_(spellings), incidents.c.actor2.in_(spellings)),
+            )
+            .group_by(
+                incidents.c.event_date,
+                sa.literal_column("theatre"),
+                incidents.c.actor1,
+                incidents.c.actor2,
+            )
         ).all()
-    frame = pd.DataFrame(rows, columns=["date", "theatre", "actor1", "actor2", "fatalities"])
+    frame = pd.DataFrame(
+        rows, columns=["date", "theatre", "actor1", "actor2", "incidents", "fatalities"]
+    )
     frame = frame[frame["theatre"] != OTHER]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    # Distinct actor names are few (thousands) against many incidents: match each once.
-    names = pd.unique(pd.concat([frame["actor1"], frame["actor2"]]).dropna())
-    member = {}
-    for name in names:
-        found = groups.match(name)
-        if found is not None and found[0] == group:
-            member[name] = found[1]
-    first = frame["actor1"].map(member)
-    second = frame["actor2"].map(member)
-    frame = frame.assign(member=first.fillna(second))[first.notna() | second.notna()]
-    if frame.empty:
-        return pd.DataFrame(columns=columns)
+    frame = frame.assign(member=frame["actor1"].map(member).fillna(frame["actor2"].map(member)))
     frame["date"] = pd.to_datetime(frame["date"]).dt.date
     by_day = frame.groupby("date", sort=True)
     days = pd.DataFrame(
         {
             "theatres": by_day["theatre"].nunique(),
             "theatre_names": by_day["theatre"].agg(lambda s: sorted(set(s), key=list(s).index)),
-            "incidents": by_day.size(),
+            "incidents": by_day["incidents"].sum().astype("int64"),
             "fatalities": by_day["fatalities"].sum().astype("int64"),
             "actors": by_day["member"].agg(lambda s: sorted(set(s))),
         }
