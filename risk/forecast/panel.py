@@ -29,8 +29,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from risk.config import ADMIN1_ALIASES_PATH, COUNTRIES_PATH
 from risk.forecast import target as target_module
 from risk.forecast.target import SurgeTarget, surge_labels, surge_weeks
+from risk.incidents import places as places_module
+from risk.incidents import theatres as theatres_module
 from risk.incidents.places import load_country_index
 from risk.incidents.schema import CATEGORIES
 from risk.incidents.theatres import DEFAULT_SOURCES, OTHER, Theatres
@@ -364,9 +367,20 @@ def weekly_panel(
     return panel
 
 
-# The code the panel's features come from: a stored panel made by other code is not reused.
+# The code and reference tables a panel comes from (features, surge rule, how places match
+# theatres, country and admin1 names): a stored panel made from others is not reused.
 _CODE = hashlib.sha256(
-    Path(__file__).read_bytes() + Path(target_module.__file__).read_bytes()
+    b"".join(
+        Path(path).read_bytes()
+        for path in (
+            __file__,
+            target_module.__file__,
+            places_module.__file__,
+            theatres_module.__file__,
+            ADMIN1_ALIASES_PATH,
+            COUNTRIES_PATH,
+        )
+    )
 ).hexdigest()
 
 

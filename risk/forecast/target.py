@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 if TYPE_CHECKING:
     from risk.config import Settings
@@ -118,6 +117,8 @@ class SurgeTarget:
         values, inverse = np.unique(np.nan_to_num(baseline, nan=0.0), return_inverse=True)
         size = 1 / self.dispersion
         mean = np.clip(values, 1e-9, None)
+        from scipy import stats  # here: importing SciPy costs every CLI command a second
+
         # sf(v - 1) < alpha  <=>  v - 1 >= ppf(1 - alpha), for the smallest such v.
         tail = stats.nbinom.ppf(1 - self.alpha, size, size / (size + mean)) + 1
         needed = np.maximum(tail, np.ceil(values + self.min_excess - 1e-9))
