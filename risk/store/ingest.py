@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -633,6 +633,16 @@ def _widen(ranges: dict[str, tuple[pd.Timestamp, pd.Timestamp]], accepted: pd.Da
         ranges[country] = (first, last)
 
 
+def _refuse_undo_before(batch_id: int, later: Sequence[int], what: str) -> None:
+    """Undo goes backwards: a batch whose data later batches built on waits for them."""
+    if later:
+        shown = ", ".join(str(b) for b in later)
+        raise StoreError(
+            f"batch {batch_id} cannot be undone yet: later batch(es) {shown} {what}; "
+            f"undo {'that' if len(later) == 1 else 'those'} first"
+        )
+
+
 def undo_batch(store: Store, batch_id: int) -> UndoReport:
     """Take a batch back out: remove what it added, restore what it replaced or withdrew."""
     with store.write() as connection:
@@ -654,12 +664,7 @@ def undo_batch(store: Store, batch_id: int) -> UndoReport:
             .scalars()
             .all()
         )
-        if later:
-            shown = ", ".join(str(b) for b in later)
-            raise StoreError(
-                f"batch {batch_id} cannot be undone yet: later batch(es) {shown} replaced "
-                f"some of its incidents; undo {'that' if len(later) == 1 else 'those'} first"
-            )
+        _refuse_undo_before(batch_id, later, "replaced some of its incidents")
         # An event this batch replaced or withdrew that a later batch loaded again: putting
         # the old version back would make two versions of one event.
         again = (
@@ -679,13 +684,7 @@ def undo_batch(store: Store, batch_id: int) -> UndoReport:
             .scalars()
             .all()
         )
-        if again:
-            shown = ", ".join(str(b) for b in again)
-            raise StoreError(
-                f"batch {batch_id} cannot be undone yet: later batch(es) {shown} loaded again "
-                f"events it replaced or withdrew; undo {'that' if len(again) == 1 else 'those'} "
-                "first"
-            )
+        _refuse_undo_before(batch_id, again, "loaded again events it replaced or withdrew")
         cells.apply_batch(connection, batch_id, undo=True)  # before the rows move
         removed = connection.execute(
             incidents.delete().where(incidents.c.batch_id == batch_id)
