@@ -4,4 +4,5 @@ import sys
 
 from risk.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a child process imports it (spawn)
+    sys.exit(main())

@@ -25,8 +25,9 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from risk.incidents.child_reader import ChildReadFile, child_reader_wanted
 from risk.incidents.csv_reader import FileProblem
-from risk.incidents.formats import LoadedChunk, Rejection, open_incident_file
+from risk.incidents.formats import IncidentFile, LoadedChunk, Rejection, open_incident_file
 from risk.incidents.theatres import Theatres
 from risk.store import cells
 from risk.store.database import (
@@ -500,7 +501,11 @@ def ingest_file(
     if covers is not None and covers[0] > covers[1]:
         raise FileProblem(f"covered period {covers[0]} .. {covers[1]} ends before it starts")
     clock = time.perf_counter()
-    incident_file = open_incident_file(source, name=name, file_format=file_format)
+    incident_file: IncidentFile | ChildReadFile = open_incident_file(
+        source, name=name, file_format=file_format
+    )
+    if child_reader_wanted(source):  # a big file: parsed on another core while rows are written
+        incident_file = ChildReadFile(incident_file, Path(source), file_format)
     report = IngestReport(
         file=incident_file.name, format=incident_file.format, read_as="", dry_run=dry_run
     )
