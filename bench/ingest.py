@@ -5,14 +5,16 @@
 
 Writes an ACLED-format file (31 columns, notes of realistic length, quoted newlines in some
 notes) under bench/out/, and per run: loads it with ``python -m risk ingest`` in a child process
-into a fresh SQLite store and (unless ``--no-postgres``) into a fresh PostgreSQL database, and
-times DuckDB reading the same file into a table (``CREATE TABLE AS SELECT * FROM
-read_csv(...)``). Prints each run and the medians: incidents per second, the child's CPU time
-and peak memory, the ratio to DuckDB, and the load average (the machine is shared, so wall
-times are upper bounds). PostgreSQL is a throwaway server started the way the tests start
-theirs (``tests/conftest.py``: fsync off), or the server at ``--postgres-url`` (a database
-``risk_bench_ingest`` is created and dropped there). Not a test: the numbers depend on the
-machine.
+into a fresh SQLite store, into a SQLite store in use (a few incidents and the default
+theatres' stored weekly counts, which the load keeps up to date) and (unless
+``--no-postgres``) into a fresh PostgreSQL database, and times DuckDB reading the same file
+into a table (``CREATE TABLE AS SELECT * FROM read_csv(...)``). Prints each run and the
+medians: incidents per second, the child's CPU time (its reader process's included), peak
+memory (the ingest and its reader process together, sampled every 50 ms), the ratio to DuckDB,
+and the load average (the machine is shared, so wall times are upper bounds). PostgreSQL is a
+throwaway server started the way the tests start theirs (``tests/pgserver.py``: fsync off),
+or the server at ``--postgres-url`` (a database ``risk_bench_ingest`` is created and dropped
+there). Not a test: the numbers depend on the machine.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,9 +129,24 @@ def write_file(path: Path, rows: int) -> None:
 @dataclass
 class Run:
     seconds: float
-    cpu: float  # the child's user + system time
-    peak_mb: float
+    cpu: float  # the child's user + system time, with its reader process's
+    peak_mb: float  # resident memory of the child and its reader process together
     summary: str
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its children (the ingest and its reader process)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(status.split("VmRSS:")[1].split()[0]) if "VmRSS:" in status else 0
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total / 1024
 
 
 def time_ingest(path: Path, url: str) -> Run:
@@ -142,9 +160,20 @@ def time_ingest(path: Path, url: str) -> Run:
             stdout=out,
             stderr=err,
         )
-        # wait4 gives this child's own CPU time and peak memory.
+        peak = [0.0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.05):
+                peak[0] = max(peak[0], _tree_rss_mb(child.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        # wait4 gives this child's CPU time (its reaped reader process's included).
         _, status, usage = os.wait4(child.pid, 0)
         elapsed = time.perf_counter() - start
+        done.set()
+        sampler.join()
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
@@ -154,9 +183,26 @@ def time_ingest(path: Path, url: str) -> Run:
     return Run(
         seconds=elapsed,
         cpu=usage.ru_utime + usage.ru_stime,
-        peak_mb=usage.ru_maxrss / 1024,
+        peak_mb=max(peak[0], usage.ru_maxrss / 1024),
         summary=summary,
     )
+
+
+def store_in_use(database: Path) -> str:
+    """A SQLite store as the dashboard leaves it: some incidents, and the stored weekly
+    counts of the default theatres (which every load then keeps up to date)."""
+    from risk.config import load_settings
+    from risk.incidents.theatres import load_theatres
+    from risk.store import cells
+    from risk.store.database import Store
+    from risk.store.ingest import ingest_file
+
+    url = _fresh_sqlite(database)
+    store = Store(url)
+    ingest_file(store, ROOT / "tests" / "data" / "acled_current.csv")
+    cells.weekly_counts(store, load_theatres(load_settings().theatres_path))
+    store.dispose()
+    return url
 
 
 def time_duckdb(path: Path) -> float:
@@ -211,6 +257,9 @@ class Postgres:
             self._admin(f"DROP DATABASE IF EXISTS {self.NAME}")
 
 
+IN_USE = "SQLite, store in use (stored weekly counts kept up to date)"
+
+
 def _fresh_sqlite(database: Path) -> str:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
@@ -247,6 +296,7 @@ def main() -> None:
     print(f"file: {path.name}, {args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB")
     postgres = None if args.no_postgres else Postgres(args.postgres_url)
     sqlite_runs: list[Run] = []
+    in_use_runs: list[Run] = []
     postgres_runs: list[Run] = []
     duck_runs: list[float] = []
     try:
@@ -254,6 +304,8 @@ def main() -> None:
             print(f"run {number} ({_load()})", flush=True)
             sqlite_runs.append(time_ingest(path, _fresh_sqlite(database)))
             print("  " + _line("SQLite", args.rows, sqlite_runs[-1]), flush=True)
+            in_use_runs.append(time_ingest(path, store_in_use(database)))
+            print("  " + _line(IN_USE, args.rows, in_use_runs[-1]), flush=True)
             if postgres is not None:
                 postgres_runs.append(time_ingest(path, postgres.fresh()))
                 print("  " + _line("PostgreSQL", args.rows, postgres_runs[-1]), flush=True)
@@ -265,7 +317,11 @@ def main() -> None:
     print(f"medians of {args.runs} run(s), {_load()}:")
     print(f"  ({sqlite_runs[-1].summary})")
     duck = statistics.median(duck_runs)
-    for name, runs in (("SQLite", sqlite_runs), ("PostgreSQL", postgres_runs)):
+    for name, runs in (
+        ("SQLite", sqlite_runs),
+        (IN_USE, in_use_runs),
+        ("PostgreSQL", postgres_runs),
+    ):
         if not runs:
             continue
         median = Run(

@@ -216,6 +216,7 @@ class _Merge:
         self.seen = _SeenIds()  # to reject an id repeated inside the file
         self.place_ids: dict[str, int] = {}
         self.counts: Counter[str] = Counter()
+        self.inserted = cells.InsertedCells(connection, source)  # new events' weekly counts
         self.source_has_rows = (
             connection.execute(
                 sa.select(incidents.c.id).where(incidents.c.source == source).limit(1)
@@ -326,6 +327,7 @@ class _Merge:
                 zip(*columns, strict=True),
                 constants={"source": self.source, "batch_id": self.batch_id},
             )
+            self.inserted.add(new_rows)
         self.counts["added"] += len(new_rows)
         if not is_new.all():
             self._merge_existing(frame[~is_new], existing)
@@ -615,7 +617,8 @@ def ingest_file(
             )
             if dry_run:
                 raise _DryRun
-            cells.apply_batch(connection, batch_id)  # the stored weekly counts, same transaction
+            # The stored weekly counts, in the same transaction.
+            cells.apply_batch(connection, batch_id, inserted=merge.inserted)
             report.batch_id = batch_id
     except _DryRun:
         pass

@@ -311,6 +311,36 @@ def test_a_load_updates_every_stored_set_and_undo_takes_it_back(store):
         assert_cells_match_recount(store, theatres)
 
 
+def test_a_load_counts_an_event_in_overlapping_boxes_for_the_first_box_theatre(store):
+    # Loads count their new events from their own rows (no GROUP BY): the box rule must be
+    # the one SQL applies, the first box theatre in file order holding the point.
+    overlapping = Theatres(
+        [
+            Theatre("Bab al-Mandab", boxes=((42.0, 12.0, 44.0, 13.5),)),
+            Theatre("Red Sea", boxes=(RED_SEA,)),
+            Theatre("Gulf of Aden", boxes=((43.0, 10.0, 52.0, 13.0),)),
+        ]
+    )
+    reversed_order = Theatres(list(reversed(overlapping.theatres)))
+    load(store, NATIVE)
+    for theatres in (overlapping, reversed_order):
+        cells.weekly_counts(store, theatres)  # both box sets exist before the next load
+    load(
+        store,
+        "id,date,country,admin1,latitude,longitude,event_type,fatalities,actor1\n"
+        "e,2024-01-04,,,12.6,43.4,battle,1,Navy\n"  # inside all three boxes
+        "f,2024-01-05,,,12.5,43.1,battle,0,\n"  # the same three, without an actor
+        "g,2024-01-06,,,11.0,50.0,battle,0,Navy\n",  # the Gulf of Aden only
+        name="sea.csv",
+    )
+    first = cells.weekly_counts(store, overlapping).groupby("theatre")["incidents"].sum()
+    assert first.to_dict() == {"Bab al-Mandab": 2, "Red Sea": 2, "Gulf of Aden": 1, "Other": 1}
+    last = cells.weekly_counts(store, reversed_order).groupby("theatre")["incidents"].sum()
+    assert last.to_dict() == {"Gulf of Aden": 3, "Red Sea": 2, "Other": 1}
+    for theatres in (overlapping, reversed_order):
+        assert_cells_match_recount(store, theatres)
+
+
 def test_a_dry_run_leaves_the_cells_alone(store):
     load(store, NATIVE)
     before = cells.weekly_counts(store, WITH_BOX)
