@@ -220,6 +220,86 @@ def cold_and_incremental(database: Path, rounds: int) -> None:
         browser.close()
 
 
+# Streamlit pages as small as pages get, to time the toolkit itself on this machine: the floor
+# under any Overview built of the same elements (its table is a dataframe, its heat strip a
+# plotly chart, each a script the browser loads, parses and runs when the element first shows).
+FLOOR_PAGES = {
+    "a title and a line of text": "",
+    "+ a 10-row dataframe": "st.dataframe(pd.DataFrame({'a': range(10), 'b': range(10)}))\n",
+    "+ a 3-bar plotly chart": "st.plotly_chart(go.Figure(go.Bar(x=[1, 2, 3], y=[3, 1, 2])))\n",
+}
+FLOOR_DRAWN = {
+    "+ a 10-row dataframe": '[data-testid="stDataFrame"] canvas',
+    "+ a 3-bar plotly chart": '[data-testid="stPlotlyChart"] .js-plotly-plot',
+}
+
+
+def streamlit_floor(rounds: int) -> None:
+    """Returning-visitor times of bare Streamlit pages, started and opened like the Overview."""
+    apps = OUT / "floor"
+    apps.mkdir(exist_ok=True)
+    both = "".join(FLOOR_PAGES.values())
+    pages = {**FLOOR_PAGES, "+ both": both}
+    drawn = {**FLOOR_DRAWN, "+ both": FLOOR_DRAWN["+ a 3-bar plotly chart"]}
+    print("Streamlit alone on this machine (returning visitor, server started, page drawn):")
+    with sync_playwright() as playwright:
+        browser = driver.launch(playwright)
+        for number, (label, body) in enumerate(pages.items()):
+            app = apps / f"floor_{number}.py"
+            app.write_text(
+                "import pandas as pd\nimport plotly.graph_objects as go\nimport streamlit as st\n"
+                "st.title('Floor')\nst.write('A line of text.')\n" + body
+            )
+            port = driver.free_port()
+            context = browser.new_context(viewport=driver.VIEWPORT)
+            times = []
+            for round_ in range(rounds + 1):
+                server = _start_app(app, port)
+                try:
+                    start = time.perf_counter()
+                    page = context.new_page()
+                    page.goto(f"http://127.0.0.1:{port}/")
+                    page.get_by_role("heading", name="Floor", exact=True).wait_for(timeout=60_000)
+                    if label in drawn:
+                        page.locator(drawn[label]).first.wait_for(timeout=60_000)
+                    if round_:  # the first start only fills the browser's cache
+                        times.append(time.perf_counter() - start)
+                    page.close()
+                finally:
+                    driver.stop_server(server)
+            context.close()
+            print(f"  {label:<28} median {statistics.median(times):.2f} s")
+        browser.close()
+
+
+def _start_app(app: Path, port: int) -> subprocess.Popen:
+    """``streamlit run app`` on 127.0.0.1:port with the dashboard's server options."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(app),
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    driver.wait_healthy(server, f"http://127.0.0.1:{port}")
+    return server
+
+
 def server_share_cold(url: str) -> float:
     """Seconds from asking a just-started server for the Overview until it has sent all of it,
     as bench/load.py's protocol users time it: the server's part of the cold first page."""
@@ -262,8 +342,14 @@ def main() -> None:
     parser.add_argument(
         "--only-cold", action="store_true", help="only the cold first page and incremental loads"
     )
+    parser.add_argument(
+        "--only-floor", action="store_true", help="only Streamlit's own time for bare pages"
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.only_floor:
+        streamlit_floor(args.rounds)
+        return
     database = OUT / f"ui_{args.data}_{args.rows}.db"
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
@@ -274,6 +360,7 @@ def main() -> None:
             Path(f"{database}{suffix}").unlink(missing_ok=True)
         build_store(database, args.rows, args.data)
     cold_and_incremental(database, args.rounds)
+    streamlit_floor(args.rounds)
     if args.only_cold:
         return
     upload = OUT / f"upload_{PREVIEW_ROWS}.csv"

@@ -113,19 +113,25 @@ def start_server(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    base = f"http://127.0.0.1:{port}"
+    wait_healthy(server, f"http://127.0.0.1:{port}", log)
+    return server
+
+
+def wait_healthy(server: subprocess.Popen, base: str, log: Path | None = None) -> None:
+    """Until the Streamlit server at ``base`` answers its health check (60 s at most)."""
+    said = (lambda: log.read_text()) if log else (lambda: "")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {server.returncode}: {log.read_text()}")
+            raise RuntimeError(f"streamlit exited with {server.returncode}: {said()}")
         try:
             with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:  # noqa: S310
                 if answer.status == 200:
-                    return server
+                    return
         except OSError:
             time.sleep(0.3)
     stop_server(server)
-    raise RuntimeError(f"streamlit did not answer on {base} within 60 s: {log.read_text()}")
+    raise RuntimeError(f"streamlit did not answer on {base} within 60 s: {said()}")
 
 
 def stop_server(server: subprocess.Popen) -> None:
