@@ -274,12 +274,15 @@ def streamlit_floor(rounds: int) -> None:
 
 def _start_app(app: Path, port: int) -> subprocess.Popen:
     """``streamlit run app`` on 127.0.0.1:port with the dashboard's server options."""
+    # Started as ui.launch starts the dashboard: pandas and plotly imported before listening.
     server = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "streamlit",
-            "run",
+            "-c",
+            "import sys, pandas, plotly.graph_objects\n"
+            "from streamlit.web import cli\n"
+            "sys.argv = ['streamlit', 'run', *sys.argv[1:]]\n"
+            "cli.main(prog_name='streamlit')",
             str(app),
             "--server.address",
             "127.0.0.1",
