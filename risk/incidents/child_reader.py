@@ -8,6 +8,7 @@ are read in-process: starting a child (importing pandas and pyarrow) costs about
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import subprocess
@@ -19,6 +20,8 @@ from typing import IO
 
 from risk.incidents.formats import IncidentFile, LoadedChunk, open_incident_file
 
+_log = logging.getLogger(__name__)
+
 # Files from this size on are read in a child process; ``RISK_CHILD_READER_MB`` overrides it
 # (0: always, for tests of the child path).
 CHILD_READER_MB = 64
@@ -28,11 +31,29 @@ def child_reader_wanted(source: object) -> bool:
     """Whether ``source`` (a path, or an open file) is worth reading in a child process."""
     if not isinstance(source, str | Path):
         return False  # uploads arrive as in-memory files, and are small
-    threshold = float(os.environ.get("RISK_CHILD_READER_MB", CHILD_READER_MB))
+    threshold = _threshold_mb()
     try:
         return Path(source).stat().st_size >= threshold * (1 << 20)
     except OSError:
         return False
+
+
+def _threshold_mb() -> float:
+    """RISK_CHILD_READER_MB; a value that is not a number is said and the default used (it
+    only changes how fast a load runs, never what it loads)."""
+    value = os.environ.get("RISK_CHILD_READER_MB", "").strip()
+    if not value:
+        return CHILD_READER_MB
+    try:
+        return float(value)
+    except ValueError:
+        _log.warning(
+            "RISK_CHILD_READER_MB=%r is not a number of megabytes; using %d. Set it to a "
+            "number (0: read every file in a child process) or unset it.",
+            value,
+            CHILD_READER_MB,
+        )
+        return CHILD_READER_MB
 
 
 class ChildReadFile:

@@ -94,6 +94,16 @@ def test_only_big_files_on_disk_go_to_a_child(tmp_path, monkeypatch):
     assert not child_reader_wanted(tmp_path / "missing.csv")
 
 
+def test_a_size_that_is_not_a_number_is_said_and_the_default_used(tmp_path, monkeypatch, caplog):
+    big = tmp_path / "big.csv"
+    with big.open("wb") as handle:
+        handle.truncate(64 << 20)
+    monkeypatch.setenv("RISK_CHILD_READER_MB", "lots")
+    assert child_reader_wanted(big)
+    assert not child_reader_wanted(tmp_path / "missing.csv")
+    assert "RISK_CHILD_READER_MB='lots' is not a number of megabytes; using 64" in caplog.text
+
+
 def _native(path: Path, rows: int) -> None:
     with path.open("w") as handle:
         handle.write("id,date,country,admin1,event_type,fatalities,notes\n")
