@@ -104,6 +104,7 @@ class ChildReadFile:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=errors,
+                env=_child_environment(),
             ) as child,
         ):
             try:
@@ -138,6 +139,14 @@ class ChildReadFile:
             self._receiving.close()
             self._receiving = None
         self._opened.close()
+
+
+def _child_environment() -> dict[str, str]:
+    """This environment, with the project on the child's path: the loader may have found it
+    through its own ``sys.path`` (``streamlit run`` adds the script's folder), not the cwd."""
+    project = str(Path(__file__).resolve().parents[2])
+    paths = [project, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 def _read(path: Path, name: str, file_format: str, ingest_time: int) -> None:

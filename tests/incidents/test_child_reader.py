@@ -104,6 +104,31 @@ def test_a_size_that_is_not_a_number_is_said_and_the_default_used(tmp_path, monk
     assert "RISK_CHILD_READER_MB='lots' is not a number of megabytes; using 64" in caplog.text
 
 
+def test_the_child_finds_the_project_from_any_working_directory(tmp_path):
+    # As under `streamlit run /path/dashboard.py` started elsewhere: the loader has the project
+    # on its sys.path, its working directory and PYTHONPATH do not.
+    path = tmp_path / "log.csv"
+    _native(path, 50)
+    root = Path(__file__).resolve().parents[2]
+    script = (
+        f"import sys; sys.path.insert(0, {str(root)!r})\n"
+        "from risk.store.database import Store\n"
+        "from risk.store.ingest import ingest_file\n"
+        f"print(ingest_file(Store({f'sqlite:///{tmp_path}/s.db'!r}), {str(path)!r}).added)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**env, "RISK_CHILD_READER_MB": "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "50"
+
+
 def _native(path: Path, rows: int) -> None:
     with path.open("w") as handle:
         handle.write("id,date,country,admin1,event_type,fatalities,notes\n")
