@@ -80,6 +80,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def server_options(port: int) -> list[str]:
+    """Streamlit options for a test or bench server: 127.0.0.1:port, headless, no watcher."""
+    return [
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+
+
 def start_server(
     database_url: str, port: int, log: Path, options: tuple[str, ...] = (), **env: str
 ) -> subprocess.Popen:
@@ -95,16 +111,7 @@ def start_server(
                 sys.executable,
                 "-m",
                 "ui.launch",
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-                "--server.fileWatcherType",
-                "none",
-                "--browser.gatherUsageStats",
-                "false",
+                *server_options(port),
                 *options,
             ],
             cwd=ROOT,
