@@ -445,20 +445,24 @@ def _prefetched(items: Iterator[T], depth: int = 1) -> Iterator[T]:
     buffer: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
+    def put(kind: str, value: object) -> bool:
+        """Hand over one entry; False once the consumer has stopped (never block on it)."""
+        while not stop.is_set():
+            try:
+                buffer.put((kind, value), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def produce() -> None:
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        buffer.put(("item", item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put("item", item):
                     return
-            buffer.put(("end", None))
+            put("end", None)
         except BaseException as error:  # handed to the consumer, which re-raises it
-            buffer.put(("error", error))
+            put("error", error)
 
     worker = threading.Thread(target=produce, name="ingest-reader", daemon=True)
     worker.start()

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from risk.incidents.csv_reader import FileProblem
 from risk.store.database import Store, StoreError, incident_history, incidents
-from risk.store.ingest import batch_rejections, ingest_file, list_batches, undo_batch
+from risk.store.ingest import _prefetched, batch_rejections, ingest_file, list_batches, undo_batch
 
 DATA = Path(__file__).parents[1] / "data"
 NATIVE_HEADER = "id,date,country,admin1,event_type,fatalities,notes\n"
@@ -314,3 +314,16 @@ def test_concurrent_writers_and_a_long_reader_wait_their_turn(store, tmp_path):
     assert sorted(r.added for r in reports) == [20_000] * 3
     assert count(store) == 60_000
     assert still == seen_before == 0, "the reader kept its consistent snapshot"
+
+
+def test_a_consumer_that_stops_early_never_waits_for_the_reader_thread():
+    # The reader thread may be handing over its last entry when the load stops (an error, a
+    # row limit): closing must not wait for a queue nobody reads any more.
+    for stop_after in (1, 2):
+        items = _prefetched(iter([1, 2]), depth=1)
+        taken = [next(items) for _ in range(stop_after)]
+        time.sleep(0.3)  # the reader is now blocked on the full queue
+        closing = threading.Thread(target=items.close)
+        closing.start()
+        closing.join(5)
+        assert not closing.is_alive(), f"closing after {taken} waited for the reader"
