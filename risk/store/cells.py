@@ -262,7 +262,7 @@ class InsertedCells:
     then needs no GROUP BY over its own rows at the end (8 s at 1M, 1 s this way).
 
     Each chunk is kept as a few small integer columns (texts as codes, about 40 bytes a row)
-    and everything is grouped once, when :func:`apply_batch` asks. Make it inside the load's
+    and everything is grouped once, by :func:`apply_batch`. Make it inside the load's
     write transaction (sets are only built under the writer lock, so they cannot change
     before the load commits).
     """
@@ -277,7 +277,6 @@ class InsertedCells:
         ]
         self._parts: list[pd.DataFrame] = []
         self._codes: dict[str, dict[str, int]] = {"category": {}, "actor": {}}
-        self._counted: dict[int, tuple[dict[tuple, list[float]], dict[tuple, int]]] = {}
 
     def add(self, rows: pd.DataFrame) -> None:
         """Keep ``rows`` (as inserted: place_id, event_date, category, violent, fatalities,
@@ -302,7 +301,7 @@ class InsertedCells:
             "actor2": self._code("actor", rows["actor2"]),
         }
         for set_id, groups in self.sets:
-            box = np.full(len(rows), -1, dtype="int8")
+            box = np.full(len(rows), -1, dtype="int16")  # as weekly_cells.box
             for index, group in reversed(list(enumerate(groups))):  # the first group wins
                 inside = np.zeros(len(rows), dtype=bool)
                 for lon_min, lat_min, lon_max, lat_max in group:
@@ -315,7 +314,6 @@ class InsertedCells:
                 box[inside] = index
             kept[f"box_{set_id}"] = box
         self._parts.append(pd.DataFrame(kept))
-        self._counted.clear()
 
     def _code(self, kind: str, values: pd.Series) -> np.ndarray:
         """Small integer codes for texts, the same across chunks; -1 for missing."""
@@ -324,17 +322,9 @@ class InsertedCells:
         remap = np.array([known.setdefault(u, len(known)) for u in uniques] + [-1], "int32")
         return remap[codes]  # (a code of -1 takes the last entry: -1)
 
-    def cells(self, set_id: int) -> dict[tuple, list[float]]:
-        """Set ``set_id``'s cells of the kept rows: key (as in weekly_cells) -> sums."""
-        return self._count(set_id)[0]
-
-    def actors(self, set_id: int) -> dict[tuple, int]:
-        """Set ``set_id``'s actor cells of the kept rows: key -> incidents."""
-        return self._count(set_id)[1]
-
-    def _count(self, set_id: int) -> tuple[dict[tuple, list[float]], dict[tuple, int]]:
-        if set_id in self._counted:
-            return self._counted[set_id]
+    def counts(self, set_id: int) -> tuple[dict[tuple, list[float]], dict[tuple, int]]:
+        """Set ``set_id``'s cells (key as in weekly_cells -> sums) and actor cells (key ->
+        incidents) of the rows kept so far."""
         if not self._parts or set_id not in dict(self.sets):
             return {}, {}
         rows = pd.concat(self._parts, ignore_index=True).rename(columns={f"box_{set_id}": "box"})
@@ -363,7 +353,6 @@ class InsertedCells:
                 _python_keys(counted.index), counted.to_numpy(), strict=True
             )
         }
-        self._counted[set_id] = (cells, actors)
         return cells, actors
 
     @staticmethod
@@ -419,8 +408,7 @@ def apply_batch(
         parts = []
     for set_id, definition in sets:
         groups = [[tuple(box) for box in group] for group in json.loads(definition)]
-        cells: dict[tuple, list[float]] = inserted.cells(set_id) if inserted else {}
-        actors: dict[tuple, int] = inserted.actors(set_id) if inserted else {}
+        cells, actors = inserted.counts(set_id) if inserted else ({}, {})
         for table, condition, factor in parts:
             for row in connection.execute(_cell_select(table, dialect, groups).where(condition)):
                 key = (row.place_id, row.box, _day(row.week), *row[3:6])
